@@ -1,0 +1,140 @@
+"""The plugin contracts: what datasets, backbones, samplers and evaluators must provide.
+
+Everything crosses these boundaries as numpy arrays. Plugins need not subclass anything:
+the Protocols document the attributes and methods the core calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: labels plus either images or precomputed features.
+
+    ``images`` is anything the backbone's ``embed`` accepts (an array ``[N, ...]`` or a
+    torch Dataset); ``features`` is ``float32 [N, D]`` when the dataset already holds
+    embeddings (then the backbone is skipped).
+    """
+
+    labels: np.ndarray
+    images: Any = None
+    features: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A labelled dataset with a train split (the unlabeled pool) and a test split."""
+
+    num_classes: int
+    class_names: Sequence[str]
+
+    def fingerprint(self) -> dict:
+        """What identifies the data: name, version, root and a hash of its files."""
+
+    def split(self, name: str) -> Split:
+        """Return the ``"train"`` or ``"test"`` split."""
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """A frozen feature extractor."""
+
+    def fingerprint(self) -> dict:
+        """What identifies the features: architecture, weights hash, transform."""
+
+    def embed(self, images: Any, progress: Any = None) -> np.ndarray:
+        """Embed ``images`` into ``float32 [N, D]`` (the core L2-normalises the result).
+
+        ``progress(n)`` may be called after each batch with the number of images done.
+        """
+
+
+class LabelLeakError(PermissionError):
+    """Raised when a sampler asks the oracle for labels it is not allowed to see."""
+
+
+class LabelOracle:
+    """Reveals labels of the labeled set only, unless the sampler declared ``uses_labels``.
+
+    The labels live in a closure, not in an attribute, so a sampler cannot read the
+    labels of unlabeled points by ordinary attribute access. Every request is counted.
+    """
+
+    def __init__(self, labels: np.ndarray, labeled: np.ndarray, reveal_all: bool = False):
+        allowed = np.zeros(len(labels), dtype=bool)
+        allowed[labeled] = True
+        allowed |= reveal_all
+        frozen = np.array(labels, dtype=np.int64)
+        frozen.setflags(write=False)
+        requests = [0]
+
+        def reveal(indices: np.ndarray) -> np.ndarray:
+            indices = np.asarray(indices, dtype=np.int64)
+            if not allowed[indices].all():
+                hidden = int((~allowed[indices]).sum())
+                raise LabelLeakError(
+                    f"asked for the labels of {hidden} unlabeled point(s) "
+                    "without declaring uses_labels = True"
+                )
+            requests[0] += len(indices)
+            return frozen[indices]
+
+        self.labels = reveal
+        self.requests = lambda: requests[0]
+        self.labels.__doc__ = "Labels of ``indices`` (int64); labeled points only."
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What a sampler sees: the pool's L2-normalised features and what is labeled so far."""
+
+    features: np.ndarray
+    labeled: np.ndarray
+    num_classes: int
+    oracle: LabelOracle = field(repr=False)
+
+    @property
+    def unlabeled(self) -> np.ndarray:
+        """Indices of the points not labeled yet."""
+        mask = np.ones(len(self.features), dtype=bool)
+        mask[self.labeled] = False
+        return np.flatnonzero(mask)
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """A selection strategy.
+
+    ``uses_labels``: the sampler may read every label of the pool (the board marks it).
+    ``iterative``: the sampler builds on the labeled set and is asked for increments.
+    """
+
+    uses_labels: bool
+    iterative: bool
+
+    def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
+        """Return exactly ``budget`` unique int64 indices into the pool, none labeled yet."""
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """An evaluation protocol run on the labeled train features and the test split."""
+
+    def evaluate(
+        self,
+        train_x: np.ndarray,
+        train_y: np.ndarray,
+        test_x: np.ndarray,
+        test_y: np.ndarray,
+        num_classes: int,
+        rng: np.random.Generator,
+    ) -> dict[str, float]:
+        """Return named metrics in percent, e.g. ``{"top1": 71.3}``."""

@@ -1,0 +1,79 @@
+"""Name → plugin maps, one per kind, with "did you mean" on unknown names."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .errors import LbalError
+
+KINDS = ("dataset", "backbone", "sampler", "evaluator")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin and where it came from."""
+
+    name: str
+    kind: str
+    factory: Callable[..., Any]
+    distribution: str
+    version: str
+    entry_point: str
+    meta: dict = field(default_factory=dict)
+
+
+class Registry:
+    """Every registered plugin, by kind and name."""
+
+    def __init__(self) -> None:
+        self._plugins: dict[str, dict[str, PluginInfo]] = {kind: {} for kind in KINDS}
+        self.problems: list[str] = []
+
+    def add(self, info: PluginInfo) -> None:
+        """Register ``info``; a name registered twice is an error naming both origins."""
+        known = self._plugins[info.kind]
+        if info.name in known:
+            first = known[info.name]
+            raise LbalError(
+                f"{info.kind} '{info.name}' is registered twice: by {first.distribution} "
+                f"(entry point '{first.entry_point}') and by {info.distribution} "
+                f"(entry point '{info.entry_point}')"
+            )
+        known[info.name] = info
+
+    def names(self, kind: str) -> list[str]:
+        """Registered names of ``kind``, sorted."""
+        return sorted(self._plugins[kind])
+
+    def all(self) -> list[PluginInfo]:
+        """Every plugin, ordered by kind then name."""
+        return [self._plugins[k][n] for k in KINDS for n in self.names(k)]
+
+    def get(self, kind: str, name: str) -> PluginInfo:
+        """The plugin ``name`` of ``kind``, or an error with the closest known name."""
+        try:
+            return self._plugins[kind][name]
+        except KeyError:
+            names = self.names(kind)
+            hint = did_you_mean(name, names) or (
+                f" (installed: {', '.join(names)})" if names else f" (no {kind} plugins are installed)"
+            )
+            raise LbalError(f"unknown {kind} '{name}'{hint}") from None
+
+    def create(self, kind: str, name: str, options: dict) -> Any:
+        """Build plugin ``name`` with ``options``; bad options give an error naming it."""
+        info = self.get(kind, name)
+        try:
+            return info.factory(**options)
+        except TypeError as exc:
+            raise LbalError(f"{kind} '{name}': bad options {options}: {exc}") from None
+        except ValueError as exc:
+            raise LbalError(f"{kind} '{name}': {exc}") from None

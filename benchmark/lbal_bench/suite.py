@@ -1,0 +1,221 @@
+"""The suite file: a pydantic schema (unknown keys rejected) and a YAML loader that
+reports every problem as one line ``FILE:LINE: message``.
+
+A suite is the grid datasets × backbones × samplers × budgets × seeds × evaluators.
+Plugins are given by name, or as ``{name, options, label}``. Strings may use
+``${VARIABLE}`` to read the environment (an unset variable is an error).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import LbalError
+from .registry import did_you_mean
+
+PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PluginSpec(BaseModel):
+    """A plugin reference: ``name`` plus the ``options`` its factory receives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def display(self) -> str:
+        """Name shown on the leaderboard: ``label`` if given, else ``name``."""
+        return self.label or self.name
+
+
+Budget = Union[int, str]
+
+
+class Suite(BaseModel):
+    """A benchmark suite file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    datasets: list[PluginSpec] = Field(min_length=1)
+    backbones: list[PluginSpec] = Field(min_length=1)
+    samplers: list[PluginSpec] = Field(min_length=1)
+    evaluators: list[PluginSpec] = Field(min_length=1)
+    budgets: list[Budget] = Field(min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError("must contain only letters, digits, '_', '.' and '-'")
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _check_budgets(cls, budgets: list[Budget]) -> list[Budget]:
+        for budget in budgets:
+            if isinstance(budget, str):
+                match = PERCENT.match(budget)
+                if not match:
+                    raise ValueError(f"budget '{budget}' is neither a count nor a percentage like '0.2%'")
+                if not 0 < float(match.group(1)) <= 100:
+                    raise ValueError(f"budget '{budget}' must be in (0%, 100%]")
+            elif budget <= 0:
+                raise ValueError(f"budget {budget} must be positive")
+        if len(set(budgets)) != len(budgets):
+            raise ValueError("budgets must not repeat")
+        return budgets
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must not repeat")
+        return seeds
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> "Suite":
+        for kind in ("datasets", "backbones", "samplers", "evaluators"):
+            shown = [spec.display for spec in getattr(self, kind)]
+            repeated = sorted({s for s in shown if shown.count(s) > 1})
+            if repeated:
+                raise ValueError(f"{kind} '{repeated[0]}' appears twice: give one a distinct 'label'")
+        return self
+
+
+def resolve_budget(budget: Budget, pool_size: int) -> int:
+    """An absolute count for ``budget`` (a count or a percentage of the pool)."""
+    if isinstance(budget, str):
+        return max(1, round(float(PERCENT.match(budget).group(1)) / 100 * pool_size))
+    return budget
+
+
+# --- loading -------------------------------------------------------------------------
+
+Path_ = tuple[Union[str, int], ...]
+
+
+def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
+    """Record the line of every key and value; reject duplicate keys."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise LbalError(f"{source}:{line}: duplicate key '{key}' (first at line {seen[key]})")
+            seen[key] = line
+            lines[path + (key, "<key>")] = line
+            _index_lines(value_node, path + (key,), lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, path + (i,), lines, source)
+
+
+def _line_of(lines: dict[Path_, int], path: Path_) -> int:
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def _expand_env(value: Any, path: Path_, lines: dict, source: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path + (k,), lines, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path + (i,), lines, source) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def substitute(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise LbalError(
+                    f"{source}:{_line_of(lines, path)}: environment variable '{name}' is not set"
+                )
+            return os.environ[name]
+
+        return ENV_VAR.sub(substitute, value)
+    return value
+
+
+def _model_at(path: Path_) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at ``path`` in a suite."""
+    model: Any = Suite
+    for part in path:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return None
+        model = fields[part].annotation
+        while typing.get_origin(model) is list:
+            model = typing.get_args(model)[0]
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "suite"
+
+
+def _format_error(error: dict, lines: dict, source: str) -> str:
+    path: Path_ = tuple(p for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        key, parent = path[-1], path[:-1]
+        model = _model_at(parent)
+        hint = did_you_mean(str(key), model.model_fields) if model else ""
+        line = _line_of(lines, parent + (key, "<key>"))
+        return f"{source}:{line}: unknown key '{key}' in {_dotted(parent)}{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{source}:{_line_of(lines, path)}: {_dotted(path)}: {message}"
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file; any problem raises ``LbalError`` naming file and line."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LbalError(f"suite file not found: {source}") from None
+    except OSError as exc:
+        raise LbalError(f"cannot read suite file {source}: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise LbalError(f"{where}: YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise LbalError(f"{source}: YAML syntax error: {exc}") from None
+    if node is None:
+        raise LbalError(f"{source}: the suite file is empty")
+    if not isinstance(data, dict):
+        raise LbalError(f"{source}:1: a suite must be a mapping of keys like 'name', 'datasets', 'samplers'")
+    lines: dict[Path_, int] = {}
+    _index_lines(node, (), lines, source)
+    data = _expand_env(data, (), lines, source)
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        raise LbalError(_format_error(exc.errors()[0], lines, source)) from None

@@ -1,0 +1,1 @@
+"""Reference backbone plugins, one module each."""

@@ -1,0 +1,1 @@
+"""Reference dataset plugins, one module each."""

@@ -1,0 +1,1 @@
+"""Reference evaluator plugins, one module each."""

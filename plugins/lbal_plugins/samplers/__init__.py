@@ -1,0 +1,1 @@
+"""Reference sampler plugins, one module each."""
