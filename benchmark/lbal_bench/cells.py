@@ -54,7 +54,13 @@ def build_grid(suite: Suite, registry: Registry) -> Grid:
     """Build every plugin a suite names; unknown names and bad options raise ``LbalError``."""
 
     def build(kind: str, specs: list[PluginSpec]) -> list[Plugin]:
-        return [Plugin(s, registry.get(kind, s.name), registry.create(kind, s.name, s.options)) for s in specs]
+        plugins = []
+        for i, spec in enumerate(specs):
+            try:
+                plugins.append(Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options)))
+            except LbalError as exc:
+                raise LbalError(f"{suite.where(kind + 's', i)}: {exc}") from None
+        return plugins
 
     return Grid(
         suite,
@@ -117,18 +123,18 @@ class Cell:
         return value in (plugin.spec.name, plugin.spec.display)
 
 
-def expand(grid: Grid, source: str = "suite") -> list[Cell]:
+def expand(grid: Grid) -> list[Cell]:
     """Every cell of ``grid``; percentage budgets are resolved against each pool."""
     cells = []
     for dataset in grid.datasets:
         data_fp = fingerprint(dataset.obj.fingerprint())
         pool_size = len(dataset.obj.split("train"))
         budgets = []
-        for budget in grid.suite.budgets:
+        for i, budget in enumerate(grid.suite.budgets):
             count = resolve_budget(budget, pool_size)
             if count > pool_size:
                 raise LbalError(
-                    f"{source}: budget {budget} exceeds the pool of dataset "
+                    f"{grid.suite.where('budgets', i)}: budget {budget} exceeds the pool of dataset "
                     f"'{dataset.spec.display}' ({pool_size} points)"
                 )
             budgets.append(count)

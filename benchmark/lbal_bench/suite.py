@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import LbalError
 from .registry import did_you_mean
@@ -61,6 +61,13 @@ class Suite(BaseModel):
     budgets: list[Budget] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
 
+    _source: str = PrivateAttr("suite")
+    _lines: dict = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: str | int) -> str:
+        """``FILE:LINE`` of the suite entry at ``path`` (e.g. ``("samplers", 1)``)."""
+        return f"{self._source}:{_line_of(self._lines, path)}"
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
@@ -91,14 +98,14 @@ class Suite(BaseModel):
             raise ValueError("seeds must not repeat")
         return seeds
 
-    @model_validator(mode="after")
-    def _unique_labels(self) -> "Suite":
-        for kind in ("datasets", "backbones", "samplers", "evaluators"):
-            shown = [spec.display for spec in getattr(self, kind)]
-            repeated = sorted({s for s in shown if shown.count(s) > 1})
-            if repeated:
-                raise ValueError(f"{kind} '{repeated[0]}' appears twice: give one a distinct 'label'")
-        return self
+    @field_validator("datasets", "backbones", "samplers", "evaluators")
+    @classmethod
+    def _unique_labels(cls, specs: list[PluginSpec]) -> list[PluginSpec]:
+        shown = [spec.display for spec in specs]
+        repeated = sorted({s for s in shown if shown.count(s) > 1})
+        if repeated:
+            raise ValueError(f"'{repeated[0]}' appears twice: give one a distinct 'label'")
+        return specs
 
 
 def resolve_budget(budget: Budget, pool_size: int) -> int:
@@ -216,6 +223,10 @@ def load_suite(path: str | Path) -> Suite:
     _index_lines(node, (), lines, source)
     data = _expand_env(data, (), lines, source)
     try:
-        return Suite.model_validate(data)
+        suite = Suite.model_validate(data)
     except ValidationError as exc:
-        raise LbalError(_format_error(exc.errors()[0], lines, source)) from None
+        # unknown keys first: a misspelt key also shows up as a missing required field
+        first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise LbalError(_format_error(first, lines, source)) from None
+    suite._source, suite._lines = source, lines
+    return suite

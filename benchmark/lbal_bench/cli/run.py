@@ -32,7 +32,7 @@ def command(
     """Run a suite: every dataset × backbone × sampler × seed × budget × evaluator cell."""
     registry = load_registry()
     suite = load_suite(suite_file)
-    cells = expand(build_grid(suite, registry), str(suite_file))
+    cells = expand(build_grid(suite, registry))
     chosen = select_cells(cells, only)
     store = ResultStore(out or Path("results") / suite.name)
     if dry_run:
@@ -47,7 +47,7 @@ def command(
 
     start = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as progress:
         summary = Runner(store, FeatureCache(cache_dir), progress, suite.name).run(chosen)
     for problem in summary.problems:
         err_console.print(f"warning: {problem}", markup=False)

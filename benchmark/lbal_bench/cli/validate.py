@@ -17,5 +17,5 @@ def command(suite_file: Path = typer.Argument(..., help="Suite YAML file.")) -> 
     """Check a suite: schema, plugin names and options, budgets against each pool."""
     registry = load_registry()
     suite = load_suite(suite_file)
-    cells = expand(build_grid(suite, registry), str(suite_file))
+    cells = expand(build_grid(suite, registry))
     console.print(f"{suite_file}: valid suite '{suite.name}' with {len(cells)} cells")

@@ -1,0 +1,117 @@
+"""End to end through the CLI: run, resume, validate, dry-run, leaderboard."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conftest import ROOT, tiny_suite
+
+
+def counts(stdout: str) -> tuple[int, int]:
+    match = re.search(r"computed (\d+) cells, (\d+) already done", stdout)
+    assert match, stdout
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_run_writes_records_and_leaderboard(cli, write_suite):
+    result = cli("run", str(write_suite(tiny_suite())))
+    assert result.exit_code == 0, result.output
+    assert counts(result.stdout) == (24, 0)  # 2 samplers × 2 seeds × 2 budgets × 3 evaluators
+    assert len(list(Path("results/tiny/records").glob("*.json"))) == 24
+    board = pd.read_csv("leaderboard/tiny/leaderboard.csv")
+    assert set(board["method"]) == {"random", "kmeans"}
+    assert set(board["evaluator"]) == {"knn", "coverage", "linear"}
+    assert (board["seeds"] == 2).all() and len(board) == 2 * 2 * 3
+    markdown = Path("leaderboard/tiny/leaderboard.md").read_text()
+    assert "## digits · pixels · knn top1" in markdown
+    assert re.search(r"\| kmeans +\| +\d+\.\d ± \d+\.\d \|", markdown)
+    rows = json.loads(Path("leaderboard/tiny/leaderboard.json").read_text())["rows"]
+    assert len(rows) == len(board)
+
+
+def test_rerun_computes_only_missing_cells(cli, write_suite):
+    suite = str(write_suite(tiny_suite()))
+    first = cli("run", suite, "--only", "sampler=random")
+    assert counts(first.stdout) == (12, 0)
+    records = sorted(Path("results/tiny/records").glob("*.json"))
+    records[0].unlink()  # as if killed before this record was written
+    second = cli("run", suite)
+    assert counts(second.stdout) == (13, 11)
+    assert counts(cli("run", suite).stdout) == (0, 24)
+
+
+def test_corrupt_record_is_reported_kept_aside_and_recomputed(cli, write_suite):
+    suite = str(write_suite(tiny_suite(samplers=["random"], evaluators=["coverage"])))
+    cli("run", suite)
+    victim = sorted(Path("results/tiny/records").glob("*.json"))[0]
+    victim.write_text(victim.read_text()[:50])
+    result = cli("run", suite)
+    assert counts(result.stdout) == (1, 3)
+    assert f"warning: corrupt record {Path('results/tiny/records') / victim.name}" in result.stderr
+    assert victim.with_suffix(".corrupt").exists()
+    assert json.loads(victim.read_text())["fingerprint"] == victim.stem
+
+
+def test_same_seed_gives_identical_selections_and_metrics(cli, write_suite):
+    suite = str(write_suite(tiny_suite(samplers=["kmeans"])))
+    cli("run", suite, "--out", "a")
+    cli("run", suite, "--out", "b")
+    files = sorted(p.name for p in Path("a/selections").glob("*.npz"))
+    assert files == sorted(p.name for p in Path("b/selections").glob("*.npz")) and files
+    for name in files:
+        assert np.array_equal(np.load(f"a/selections/{name}")["indices"], np.load(f"b/selections/{name}")["indices"])
+    for record in Path("a/records").glob("*.json"):
+        other = Path("b/records") / record.name
+        assert json.loads(record.read_text())["metrics"] == json.loads(other.read_text())["metrics"]
+
+
+def test_other_seed_gives_other_selection(cli, write_suite):
+    cli("run", str(write_suite(tiny_suite(samplers=["kmeans"], seeds=[0, 1], budgets=[30], evaluators=["coverage"]))))
+    a, b = [np.load(p)["indices"] for p in sorted(Path("results/tiny/selections").glob("*.npz"))]
+    assert not np.array_equal(np.sort(a), np.sort(b))
+
+
+def test_dry_run_lists_pending_cells_and_computes_nothing(cli, write_suite):
+    suite = str(write_suite(tiny_suite()))
+    cli("run", suite, "--only", "evaluator=coverage")
+    result = cli("run", suite, "--dry-run")
+    assert result.exit_code == 0
+    assert "24 cells: 8 done, 16 to compute" in result.stdout
+    assert len(list(Path("results/tiny/records").glob("*.json"))) == 8
+
+
+def test_validate_reports_cell_count(cli, write_suite):
+    path = write_suite(tiny_suite())
+    result = cli("validate", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"{path}: valid suite 'tiny' with 24 cells"
+
+
+def test_leaderboard_command_rebuilds_board(cli, write_suite):
+    cli("run", str(write_suite(tiny_suite(evaluators=["coverage"]))), "--board", "first")
+    result = cli("leaderboard", "results/tiny", "--board", "second")
+    assert result.exit_code == 0, result.output
+    assert Path("second/leaderboard.md").read_text() == Path("first/leaderboard.md").read_text()
+
+
+def test_percent_budgets_resolve_against_pool(cli, write_suite):
+    result = cli("run", str(write_suite(tiny_suite(budgets=["1%"], samplers=["random"], evaluators=["coverage"]))))
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv("leaderboard/tiny/leaderboard.csv")["budget"]) == {13}  # 1% of 1347
+
+
+def test_default_suite_shows_the_papers_effect(cli, tmp_path):
+    """K-means beats Random at 10 labels on coverage and 1-NN (seeds 0-2), on real digits."""
+    suite = tmp_path / "digits.yaml"
+    shutil.copy(ROOT / "suites" / "digits.yaml", suite)
+    result = cli("run", str(suite), "--only", "budget=10")
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv("leaderboard/digits/leaderboard.csv").set_index(["evaluator", "method"])
+    for evaluator in ("coverage", "knn"):
+        assert board.loc[(evaluator, "kmeans"), "mean"] > board.loc[(evaluator, "random"), "mean"] + 10

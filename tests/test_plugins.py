@@ -1,0 +1,94 @@
+"""Plugins through real entry points: listing, third-party distributions, broken ones."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_suite
+
+REFERENCE = {
+    ("dataset", "digits"), ("backbone", "pixels"), ("sampler", "random"), ("sampler", "kmeans"),
+    ("evaluator", "knn"), ("evaluator", "linear"), ("evaluator", "coverage"),
+}
+
+
+def listed(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return {(p["kind"], p["name"]): p for p in json.loads(result.stdout)}
+
+
+def test_reference_plugins_come_from_entry_points(cli):
+    plugins = listed(cli("plugins", "--json"))
+    assert set(plugins) == REFERENCE
+    assert {p["distribution"] for p in plugins.values()} == {"lbal-bench"}
+
+
+def test_plugins_table_shows_distribution_and_version(cli):
+    result = cli("plugins")
+    assert result.exit_code == 0
+    assert "kmeans" in result.stdout and "lbal-bench" in result.stdout and "0.1.0" in result.stdout
+
+
+def test_third_party_sampler_appears_in_plugins_and_leaderboard(cli, use_plugins, write_suite):
+    use_plugins("good")
+    plugins = listed(cli("plugins", "--json"))
+    farthest = plugins[("sampler", "farthest")]
+    assert (farthest["distribution"], farthest["version"], farthest["entry_point"]) == ("lbal-mysampler", "0.3.0", "mysampler")
+    result = cli("run", str(write_suite(tiny_suite(samplers=["farthest", "random"], evaluators=["coverage"]))))
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv("leaderboard/tiny/leaderboard.csv")["method"]) == {"farthest", "random"}
+
+
+def test_load_plugins_env_restricts_what_loads(cli, use_plugins, monkeypatch):
+    use_plugins("good")
+    monkeypatch.setenv("LBAL_LOAD_PLUGINS", "kmeans,mysampler")
+    assert set(listed(cli("plugins", "--json"))) == {("sampler", "kmeans"), ("sampler", "farthest")}
+
+
+def test_broken_plugin_is_a_warning_and_the_rest_work(cli, use_plugins):
+    use_plugins("broken")
+    result = cli("plugins", "--json")
+    assert set(listed(result)) == REFERENCE
+    assert result.stderr.strip() == (
+        "warning: plugin 'broken' from lbal-broken 0.0.1 failed to load: "
+        "ModuleNotFoundError: No module named 'lbal_no_such_dependency'"
+    )
+
+
+def test_strict_mode_makes_a_broken_plugin_fatal(cli, use_plugins, monkeypatch):
+    use_plugins("broken")
+    monkeypatch.setenv("LBAL_STRICT_PLUGINS", "1")
+    result = cli("plugins")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: plugin 'broken' from lbal-broken 0.0.1 failed to load")
+
+
+def test_duplicate_name_is_refused_naming_both_distributions(cli, use_plugins):
+    use_plugins("duplicate")
+    result = cli("plugins")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: sampler 'kmeans' is registered twice: by lbal-duplicate (entry point 'duplicate') "
+        "and by lbal-bench (entry point 'kmeans')"
+    )
+
+
+@pytest.mark.parametrize(
+    "sampler, message",
+    [
+        ("bad_duplicates", "error: sampler 'bad_duplicates' (lbal-misbehave) returned index {} more than once"),
+        ("bad_too_few", "error: sampler 'bad_too_few' (lbal-misbehave) returned 9 indices for a budget of 10"),
+        ("bad_out_of_range", "error: sampler 'bad_out_of_range' (lbal-misbehave) returned index 1347 outside the pool of 1347 points"),
+        ("bad_peek", "error: sampler 'bad_peek' (lbal-misbehave) failed in select: LabelLeakError: asked for the labels of 1347 unlabeled point(s) without declaring uses_labels = True"),
+        ("bad_crash", "error: sampler 'bad_crash' (lbal-misbehave) failed in select: RuntimeError: sampler crashed"),
+    ],
+)
+def test_runner_rejects_contract_breaking_samplers(cli, use_plugins, write_suite, sampler, message):
+    use_plugins("good")
+    result = cli("run", str(write_suite(tiny_suite(samplers=[sampler], budgets=[10], seeds=[0], evaluators=["coverage"]))))
+    assert result.exit_code == 2
+    first = 0  # the duplicated index is the pool's first unlabeled point
+    assert result.stderr.strip() == message.format(first)

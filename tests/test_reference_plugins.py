@@ -1,0 +1,108 @@
+"""The reference samplers and evaluators through their public contracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lbal_bench import LabelLeakError, LabelOracle, Pool
+from lbal_bench.compute import nearest_unique
+from lbal_bench.features import l2_normalise
+from lbal_bench.plugins import get_registry
+
+
+def make(kind: str, name: str, **options):
+    return get_registry().create(kind, name, options)
+
+
+def pool_of(features: np.ndarray, labels: np.ndarray | None = None, labeled=()) -> Pool:
+    labels = np.zeros(len(features), dtype=np.int64) if labels is None else labels
+    labeled = np.asarray(labeled, dtype=np.int64)
+    return Pool(features=features, labeled=labeled, num_classes=int(labels.max()) + 1, oracle=LabelOracle(labels, labeled))
+
+
+def blobs(n_per: int, centres: int, dim: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(centres, dim)) * 5
+    x = np.concatenate([m + rng.normal(size=(n_per, dim)) for m in means])
+    return l2_normalise(x), np.repeat(np.arange(centres), n_per)
+
+
+@pytest.mark.parametrize("budget", [1, 20, 199, 200])
+def test_kmeans_returns_exactly_budget_unique_points_even_with_duplicates(budget):
+    distinct = np.eye(5, 8, dtype=np.float32)
+    features = np.repeat(distinct, 40, axis=0)  # 200 points, only 5 distinct
+    chosen = make("sampler", "kmeans").select(pool_of(features), budget, np.random.default_rng(0))
+    assert len(chosen) == budget and len(np.unique(chosen)) == budget
+    assert chosen.min() >= 0 and chosen.max() < 200
+
+
+def test_kmeans_picks_one_point_per_blob():
+    features, labels = blobs(50, 6)
+    chosen = make("sampler", "kmeans").select(pool_of(features, labels), 6, np.random.default_rng(0))
+    assert sorted(labels[chosen]) == list(range(6))
+
+
+def test_kmeans_skips_labeled_points():
+    features, labels = blobs(20, 3)
+    labeled = np.arange(0, 60, 2)
+    chosen = make("sampler", "kmeans").select(pool_of(features, labels, labeled), 10, np.random.default_rng(0))
+    assert not np.intersect1d(chosen, labeled).size
+
+
+def test_nearest_unique_gives_a_shared_nearest_point_to_the_closer_centre():
+    points = np.array([[0.0, 0], [1, 0], [5, 0]], dtype=np.float32)
+    centres = np.array([[0.4, 0], [0.1, 0]], dtype=np.float32)
+    assert list(nearest_unique(points, centres)) == [1, 0]
+    assert list(nearest_unique(points, centres, taken=np.array([0]))) == [1, 2]
+
+
+def test_random_is_nested_across_budgets_for_a_seed():
+    features, _ = blobs(30, 2)
+    sampler = make("sampler", "random")
+    small = sampler.select(pool_of(features), 5, np.random.default_rng(3))
+    large = sampler.select(pool_of(features), 20, np.random.default_rng(3))
+    assert list(large[:5]) == list(small)
+
+
+def test_oracle_reveals_labeled_points_only_and_counts_requests():
+    oracle = LabelOracle(np.array([3, 1, 2, 0]), labeled=np.array([1, 2]))
+    assert list(oracle.labels([1, 2])) == [1, 2]
+    with pytest.raises(LabelLeakError, match="asked for the labels of 1 unlabeled point"):
+        oracle.labels([0, 1])
+    assert oracle.requests() == 2
+    assert not any(isinstance(v, np.ndarray) for v in vars(oracle).values())
+
+
+def test_knn_is_perfect_on_separated_blobs_and_votes_with_k():
+    x, y = blobs(20, 4)
+    train, test = np.arange(0, 80, 4), np.setdiff1d(np.arange(80), np.arange(0, 80, 4))
+    for k in (1, 3):
+        metrics = make("evaluator", "knn", k=k).evaluate(x[train], y[train], x[test], y[test], 4, np.random.default_rng(0))
+        assert metrics == {"top1": 100.0}
+
+
+def test_knn_rejects_k_zero():
+    with pytest.raises(Exception, match="k must be at least 1"):
+        make("evaluator", "knn", k=0)
+
+
+def test_linear_learns_and_is_deterministic_on_cpu():
+    x, y = blobs(40, 3, dim=16)
+    train = np.arange(0, 120, 3)
+    test = np.setdiff1d(np.arange(120), train)
+    linear = make("evaluator", "linear", epochs=20, batch_size=4)
+    a = linear.evaluate(x[train], y[train], x[test], y[test], 3, np.random.default_rng(1))
+    b = linear.evaluate(x[train], y[train], x[test], y[test], 3, np.random.default_rng(1))
+    assert a == b and a["top1"] > 95
+
+
+def test_linear_handles_a_single_label():
+    x, y = blobs(5, 2)
+    metrics = make("evaluator", "linear", epochs=2).evaluate(x[:1], y[:1], x, y, 2, np.random.default_rng(0))
+    assert metrics == {"top1": 50.0}
+
+
+def test_coverage_counts_classes_seen():
+    metrics = make("evaluator", "coverage").evaluate(None, np.array([0, 0, 3]), None, None, 4, None)
+    assert metrics == {"coverage": 50.0}
