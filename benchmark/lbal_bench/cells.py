@@ -9,6 +9,7 @@ the same cell in two suites is the same record.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,15 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 
+def _defaults(factory: Any) -> dict:
+    """The keyword defaults of a plugin factory (empty when it has no inspectable signature)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
 @dataclass(frozen=True)
 class Plugin:
     """A plugin of a suite, built: its spec, registry entry and instance."""
@@ -35,8 +45,9 @@ class Plugin:
     obj: Any
 
     def config(self) -> dict:
-        """The plugin's part of a cell config."""
-        return {"name": self.spec.name, "options": self.spec.options}
+        """The plugin's part of a cell config: its name and every option, defaults included,
+        so that changing a plugin's default changes the fingerprint."""
+        return {"name": self.spec.name, "options": {**_defaults(self.info.factory), **self.spec.options}}
 
 
 @dataclass(frozen=True)
