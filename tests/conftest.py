@@ -85,7 +85,7 @@ def plugin_dirs(tmp_path_factory):
     """Install the test distributions for real: name → directory to put on sys.path."""
     base = tmp_path_factory.mktemp("site")
     return {
-        "good": _pip_install(base / "good", "lbal-mysampler", "lbal-misbehave"),
+        "good": _pip_install(base / "good", "lbal-mysampler", "lbal-misbehave", "lbal-stepper"),
         "broken": _pip_install(base / "broken", "lbal-broken"),
         "duplicate": _pip_install(base / "duplicate", "lbal-duplicate"),
     }

@@ -16,7 +16,9 @@ from typing import Any
 
 from .errors import LbalError
 from .registry import PluginInfo, Registry
-from .suite import PluginSpec, Suite, resolve_budget
+from .suite import Budget, PluginSpec, Suite, resolve_budget
+
+DEFAULT_INITIAL_SAMPLER = "random"
 
 KEYS = ("dataset", "backbone", "sampler", "evaluator", "seed", "budget")
 
@@ -52,39 +54,83 @@ class Plugin:
 
 @dataclass(frozen=True)
 class Grid:
-    """A suite with every plugin built, ready to expand."""
+    """A suite with every plugin built, ready to expand.
+
+    ``initial_pools`` maps an iterative sampler's label to the single-batch sampler and
+    size (as written in the suite; ``None`` = the smallest budget) of its starting pool.
+    """
 
     suite: Suite
     datasets: list[Plugin]
     backbones: list[Plugin]
     samplers: list[Plugin]
     evaluators: list[Plugin]
+    initial_pools: dict[str, tuple[Plugin, Budget | None]]
 
 
 def build_grid(suite: Suite, registry: Registry) -> Grid:
     """Build every plugin a suite names; unknown names and bad options raise ``LbalError``."""
 
-    def build(kind: str, specs: list[PluginSpec]) -> list[Plugin]:
-        plugins = []
-        for i, spec in enumerate(specs):
-            try:
-                plugins.append(Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options)))
-            except LbalError as exc:
-                raise LbalError(f"{suite.where(kind + 's', i)}: {exc}") from None
-        return plugins
+    def build(kind: str, spec: PluginSpec, *where: str | int) -> Plugin:
+        try:
+            return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+        except LbalError as exc:
+            raise LbalError(f"{suite.where(*where)}: {exc}") from None
+
+    def build_all(kind: str, specs: list[PluginSpec]) -> list[Plugin]:
+        return [build(kind, spec, f"{kind}s", i) for i, spec in enumerate(specs)]
+
+    samplers = build_all("sampler", suite.samplers)
+    initial_pools = {}
+    for i, (spec, sampler) in enumerate(zip(suite.samplers, samplers)):
+        iterative = bool(getattr(sampler.obj, "iterative", False))
+        where = ("samplers", i, "initial_pool")
+        if spec.initial_pool and not iterative:
+            raise LbalError(
+                f"{suite.where(*where)}: sampler '{spec.name}' is not iterative (it selects from "
+                "scratch at every budget), so it takes no initial_pool"
+            )
+        if not iterative:
+            continue
+        first = spec.initial_pool.sampler if spec.initial_pool else PluginSpec(name=DEFAULT_INITIAL_SAMPLER)
+        initial = build("sampler", first, *where)
+        if getattr(initial.obj, "iterative", False):
+            raise LbalError(
+                f"{suite.where(*where)}: the initial pool of '{spec.display}' needs a single-batch "
+                f"sampler, and '{first.name}' is iterative"
+            )
+        initial_pools[spec.display] = (initial, spec.initial_pool.size if spec.initial_pool else None)
 
     return Grid(
         suite,
-        build("dataset", suite.datasets),
-        build("backbone", suite.backbones),
-        build("sampler", suite.samplers),
-        build("evaluator", suite.evaluators),
+        build_all("dataset", suite.datasets),
+        build_all("backbone", suite.backbones),
+        samplers,
+        build_all("evaluator", suite.evaluators),
+        initial_pools,
     )
 
 
 @dataclass(frozen=True)
+class Selection:
+    """What determines a selected set: ``sampler`` picking up to ``budget`` points on
+    top of ``previous`` (an iterative step), or from scratch (``previous`` is None)."""
+
+    sampler: Plugin
+    budget: int
+    previous: "Selection | None" = None
+
+    def config(self) -> dict:
+        return {
+            "sampler": self.sampler.config(),
+            "budget": self.budget,
+            "after": self.previous.config() if self.previous else None,
+        }
+
+
+@dataclass(frozen=True)
 class Cell:
-    """One point of the grid."""
+    """One point of the grid: a selection at one budget, measured by one evaluator."""
 
     dataset: Plugin
     backbone: Plugin
@@ -94,24 +140,28 @@ class Cell:
     budget: int
     data_fingerprint: str
     weights_fingerprint: str
+    selection: Selection
 
-    def selection_config(self) -> dict:
-        """Everything that determines the selected indices."""
+    def selection_key(self, selection: Selection | None = None) -> str:
+        """Fingerprint of the selected set (this cell's, or one ``selection`` of its chain)."""
+        return fingerprint({**self._source(), **(selection or self.selection).config()})
+
+    def _source(self) -> dict:
         return {
             "dataset": {**self.dataset.config(), "fingerprint": self.data_fingerprint},
             "backbone": {**self.backbone.config(), "fingerprint": self.weights_fingerprint},
-            "sampler": self.sampler.config(),
             "seed": self.seed,
-            "budget": self.budget,
         }
 
     def config(self) -> dict:
         """Everything that determines the cell's metrics."""
-        return {**self.selection_config(), "evaluator": self.evaluator.config()}
-
-    @property
-    def selection_key(self) -> str:
-        return fingerprint(self.selection_config())
+        return {
+            **self._source(),
+            "sampler": self.sampler.config(),
+            "budget": self.budget,
+            "selection": self.selection.config(),
+            "evaluator": self.evaluator.config(),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -134,6 +184,24 @@ class Cell:
         return value in (plugin.spec.name, plugin.spec.display)
 
 
+def _schedules(grid: Grid, sampler: Plugin, budgets: list[int], pool_size: int, where: str) -> list[Selection]:
+    """The selection at every budget: from scratch, or a chain of iterative steps."""
+    if sampler.spec.display not in grid.initial_pools:
+        return [Selection(sampler, b) for b in budgets]
+    initial, size = grid.initial_pools[sampler.spec.display]
+    start = Selection(initial, budgets[0] if size is None else resolve_budget(size, pool_size))
+    if start.budget > budgets[0]:
+        raise LbalError(
+            f"{where}: the initial pool of '{sampler.spec.display}' ({start.budget} points) is larger "
+            f"than the smallest budget {budgets[0]}"
+        )
+    chain, previous = [], start
+    for budget in budgets:
+        previous = previous if budget == previous.budget else Selection(sampler, budget, previous)
+        chain.append(previous)
+    return chain
+
+
 def expand(grid: Grid) -> list[Cell]:
     """Every cell of ``grid``; percentage budgets are resolved against each pool."""
     cells = []
@@ -149,15 +217,16 @@ def expand(grid: Grid) -> list[Cell]:
                     f"'{dataset.spec.display}' ({pool_size} points)"
                 )
             budgets.append(count)
+        budgets = sorted(set(budgets))
         for backbone in grid.backbones:
             weights_fp = fingerprint(backbone.obj.fingerprint())
-            for sampler in grid.samplers:
+            for i, sampler in enumerate(grid.samplers):
+                selections = _schedules(grid, sampler, budgets, pool_size, grid.suite.where("samplers", i))
                 for seed in grid.suite.seeds:
-                    for budget in sorted(budgets):
+                    for budget, selection in zip(budgets, selections):
                         for evaluator in grid.evaluators:
-                            cells.append(
-                                Cell(dataset, backbone, sampler, evaluator, seed, budget, data_fp, weights_fp)
-                            )
+                            cells.append(Cell(dataset, backbone, sampler, evaluator, seed, budget,
+                                              data_fp, weights_fp, selection))
     return cells
 
 

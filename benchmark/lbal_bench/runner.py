@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 from rich.progress import Progress
 
-from .cells import Cell, Plugin
+from .cells import Cell, Plugin, Selection
 from .contracts import LabelOracle, Pool
 from .errors import LbalError
 from .features import FeatureCache
@@ -100,14 +100,14 @@ class Runner:
         groups: dict[tuple[str, str], dict[str, list[Cell]]] = {}
         for cell in todo:
             pair = (cell.dataset.spec.display, cell.backbone.spec.display)
-            groups.setdefault(pair, {}).setdefault(cell.selection_key, []).append(cell)
+            groups.setdefault(pair, {}).setdefault(cell.selection_key(), []).append(cell)
         selecting = self.progress.add_task("selection", total=sum(len(g) for g in groups.values()))
         evaluating = self.progress.add_task("evaluation", total=len(todo))
         for selections in groups.values():
             first = next(iter(selections.values()))[0]
             data = self._data(first.dataset, first.backbone)
-            for key, group in selections.items():
-                selection = self.store.load_selection(key) or self._select(group[0], key, data)
+            for group in selections.values():
+                selection = self._select(group[0], group[0].selection, data)
                 self.progress.advance(selecting)
                 for cell in group:
                     self._evaluate(cell, selection, data)
@@ -131,19 +131,28 @@ class Runner:
             splits[split] = (features, dataset.obj.split(split).labels.astype(np.int64))
         return {"train": splits["train"], "test": splits["test"], "num_classes": dataset.obj.num_classes}
 
-    def _select(self, cell: Cell, key: str, data: dict) -> dict:
+    def _select(self, cell: Cell, selection: Selection, data: dict) -> dict:
+        """The stored selection, or compute it (after its previous step, for iterative ones)."""
+        key = cell.selection_key(selection)
+        stored = self.store.load_selection(key)
+        if stored is not None:
+            return stored
+        before = self._select(cell, selection.previous, data) if selection.previous else None
+        labeled = before["indices"] if before else np.empty(0, dtype=np.int64)
         features, labels = data["train"]
-        sampler = cell.sampler
-        labeled = np.empty(0, dtype=np.int64)
+        sampler = selection.sampler
         oracle = LabelOracle(labels, labeled, reveal_all=bool(getattr(sampler.obj, "uses_labels", False)))
         pool = Pool(features=features, labeled=labeled, num_classes=data["num_classes"], oracle=oracle)
-        rng = np.random.default_rng(cell.seed)
+        # a step's generator depends on (seed, budget) only, so a resumed chain continues identically
+        rng = np.random.default_rng([cell.seed, selection.budget] if before else cell.seed)
+        increment = selection.budget - len(labeled)
         start = time.perf_counter()
-        raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, cell.budget, rng))
+        raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, increment, rng))
         seconds = time.perf_counter() - start
-        indices = check_selection(sampler, raw, cell.budget, pool)
-        self.store.save_selection(key, indices, seconds, oracle.requests())
-        return {"indices": indices, "seconds": seconds, "labels_seen": oracle.requests()}
+        indices = np.concatenate([labeled, check_selection(sampler, raw, increment, pool)])
+        labels_seen = oracle.requests() + (before["labels_seen"] if before else 0)
+        self.store.save_selection(key, indices, seconds, labels_seen)
+        return {"indices": indices, "seconds": seconds, "labels_seen": labels_seen}
 
     def _evaluate(self, cell: Cell, selection: dict, data: dict) -> None:
         (train_x, train_y), (test_x, test_y) = data["train"], data["test"]
@@ -166,7 +175,7 @@ class Runner:
             uses_labels=bool(getattr(cell.sampler.obj, "uses_labels", False)),
             metrics={k: (float(v) if np.isscalar(v) else list(v)) for k, v in metrics.items()},
             selection={
-                "file": str(self.store.selection_path(cell.selection_key).relative_to(self.store.root)),
+                "file": str(self.store.selection_path(cell.selection_key()).relative_to(self.store.root)),
                 "count": int(len(chosen)),
                 "labels_seen": selection["labels_seen"],
             },

@@ -24,6 +24,18 @@ PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def _check_budget(budget: Budget) -> Budget:
+    if isinstance(budget, str):
+        match = PERCENT.match(budget)
+        if not match:
+            raise ValueError(f"budget '{budget}' is neither a count nor a percentage like '0.2%'")
+        if not 0 < float(match.group(1)) <= 100:
+            raise ValueError(f"budget '{budget}' must be in (0%, 100%]")
+    elif budget <= 0:
+        raise ValueError(f"budget {budget} must be positive")
+    return budget
+
+
 class PluginSpec(BaseModel):
     """A plugin reference: ``name`` plus the ``options`` its factory receives."""
 
@@ -47,6 +59,27 @@ class PluginSpec(BaseModel):
 Budget = Union[int, str]
 
 
+class InitialPool(BaseModel):
+    """Where an iterative sampler starts: a single-batch sampler picks ``size`` points."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sampler: PluginSpec
+    size: Budget
+
+    @field_validator("size")
+    @classmethod
+    def _check_size(cls, size: Budget) -> Budget:
+        return _check_budget(size)
+
+
+class SamplerSpec(PluginSpec):
+    """A sampler reference; iterative samplers may name their ``initial_pool``
+    (default: ``random`` with the smallest budget's size)."""
+
+    initial_pool: InitialPool | None = None
+
+
 class Suite(BaseModel):
     """A benchmark suite file."""
 
@@ -56,7 +89,7 @@ class Suite(BaseModel):
     description: str = ""
     datasets: list[PluginSpec] = Field(min_length=1)
     backbones: list[PluginSpec] = Field(min_length=1)
-    samplers: list[PluginSpec] = Field(min_length=1)
+    samplers: list[SamplerSpec] = Field(min_length=1)
     evaluators: list[PluginSpec] = Field(min_length=1)
     budgets: list[Budget] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
@@ -79,14 +112,7 @@ class Suite(BaseModel):
     @classmethod
     def _check_budgets(cls, budgets: list[Budget]) -> list[Budget]:
         for budget in budgets:
-            if isinstance(budget, str):
-                match = PERCENT.match(budget)
-                if not match:
-                    raise ValueError(f"budget '{budget}' is neither a count nor a percentage like '0.2%'")
-                if not 0 < float(match.group(1)) <= 100:
-                    raise ValueError(f"budget '{budget}' must be in (0%, 100%]")
-            elif budget <= 0:
-                raise ValueError(f"budget {budget} must be positive")
+            _check_budget(budget)
         if len(set(budgets)) != len(budgets):
             raise ValueError("budgets must not repeat")
         return budgets
@@ -173,8 +199,8 @@ def _model_at(path: Path_) -> type[BaseModel] | None:
         if part not in fields:
             return None
         model = fields[part].annotation
-        while typing.get_origin(model) is list:
-            model = typing.get_args(model)[0]
+        while typing.get_args(model):  # list[X] → X, X | None → X
+            model = next(a for a in typing.get_args(model) if a is not type(None))
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 

@@ -12,10 +12,8 @@ training uses the cached (un-augmented) features, so a cell takes seconds.
 
 from __future__ import annotations
 
-import numpy as np
-
 from lbal_bench import hookimpl
-from lbal_bench.compute import torch_device
+from lbal_bench.training import fit_linear
 
 
 class Linear:
@@ -31,33 +29,11 @@ class Linear:
         self.batch_size = batch_size
 
     def evaluate(self, train_x, train_y, test_x, test_y, num_classes, rng) -> dict[str, float]:
-        import torch
-
-        device = torch_device()
-        seed = int(rng.integers(2**31 - 1))
-        mean = train_x.mean(axis=0)
-        std = train_x.std(axis=0)
-        std[std == 0] = 1.0
-
-        def tensor(x):
-            return torch.as_tensor((np.asarray(x) - mean) / std, dtype=torch.float32, device=device)
-
-        x, y = tensor(train_x), torch.as_tensor(train_y, device=device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = torch.nn.Linear(x.shape[1], num_classes).to(device)
-        shuffle = torch.Generator().manual_seed(seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
-        schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, self.milestones, gamma=0.1)
-        for _ in range(self.epochs):
-            order = torch.randperm(len(x), generator=shuffle).to(device)
-            for batch in order.split(self.batch_size):
-                optimizer.zero_grad(set_to_none=True)
-                torch.nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
-                optimizer.step()
-            schedule.step()
-        with torch.no_grad():
-            predicted = model(tensor(test_x)).argmax(dim=1).cpu().numpy()
+        head = fit_linear(
+            train_x, train_y, num_classes, seed=int(rng.integers(2**31 - 1)), epochs=self.epochs,
+            lr=self.lr, milestones=self.milestones, batch_size=self.batch_size,
+        )
+        predicted = head.logits(test_x).argmax(axis=1)
         return {"top1": 100.0 * float((predicted == test_y).mean())}
 
 
