@@ -4,6 +4,7 @@ third-party plugin distributions pip-installed into throw-away directories."""
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,10 +72,11 @@ def tiny_suite(**overrides) -> dict:
 
 
 def _pip_install(target: Path, *packages: str) -> Path:
+    """pip-install copies of ``packages`` (builds write into the source folder) into ``target``."""
+    sources = [shutil.copytree(PACKAGES / p, target.parent / "src" / p) for p in packages]
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target),
-         *(str(PACKAGES / p) for p in packages)],
+         "--disable-pip-version-check", "--target", str(target), *map(str, sources)],
         check=True, capture_output=True,
     )
     return target
