@@ -10,6 +10,12 @@ from typing import BinaryIO, Callable
 from .errors import LbalError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write ``path`` through ``write(file)`` into a temp file, fsync, then rename it.
 
@@ -23,6 +29,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except OSError as exc:
         raise LbalError(f"cannot write {path}: {exc.strerror}") from None
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         with os.fdopen(handle, "wb") as out:
             write(out)
             out.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -15,6 +16,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _keyword_names(factory: Callable) -> set[str] | None:
+    """The option names ``factory`` accepts, or None when it takes any (``**kwargs``) or cannot be inspected."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,11 @@ class Registry:
     def create(self, kind: str, name: str, options: dict) -> Any:
         """Build plugin ``name`` with ``options``; bad options give an error naming it."""
         info = self.get(kind, name)
+        accepted = _keyword_names(info.factory)
+        for key in options:
+            if accepted is not None and key not in accepted:
+                known = f" (options: {', '.join(sorted(accepted))})" if accepted else " (it takes no options)"
+                raise LbalError(f"{kind} '{name}': unknown option '{key}'{did_you_mean(key, accepted) or known}")
         try:
             return info.factory(**options)
         except TypeError as exc:

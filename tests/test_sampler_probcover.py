@@ -1,0 +1,142 @@
+"""The ``probcover`` sampler: greedy maximum coverage by δ-balls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sampler_contract import assert_valid, check_contract, contract_cases, make_sampler, pool_of
+
+from lbal_bench import LbalError
+from lbal_bench.compute import radius_graph
+from lbal_bench.features import l2_normalise
+from lbal_plugins.samplers.probcover import purity_delta
+
+CASES = contract_cases()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_contract(case):
+    check_contract(make_sampler("probcover"), *CASES[case])
+
+
+def test_is_iterative_and_reads_no_labels():
+    sampler = make_sampler("probcover")
+    assert sampler.iterative is True and sampler.uses_labels is False
+
+
+@pytest.mark.parametrize("options", [{"delta": 0}, {"purity": 0}, {"purity": 1.5}, {"grid_step": 0}, {"niter": 0}])
+def test_rejects_bad_options(options):
+    with pytest.raises(LbalError, match=next(iter(options))):
+        make_sampler("probcover", **options)
+
+
+def sphere(n: int, dim: int, seed: int) -> np.ndarray:
+    return l2_normalise(np.random.default_rng(seed).normal(size=(n, dim)))
+
+
+def distances(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    return np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1), 0))
+
+
+def safe_delta(d: np.ndarray, near: float) -> float:
+    """A radius close to ``near`` with no pair distance within 1e-3 of it."""
+    values = np.sort(d[np.triu_indices(len(d), 1)])
+    gaps = np.flatnonzero(np.diff(values) > 2e-3)
+    edge = gaps[np.argmin(np.abs(values[gaps] - near))]
+    return float(values[edge] + values[edge + 1]) / 2
+
+
+def brute_force_greedy(adjacent: np.ndarray, labeled: np.ndarray) -> list[int]:
+    """Max coverage on a dense adjacency matrix, until nothing new can be covered."""
+    covered = adjacent[labeled].any(axis=0)
+    picks = []
+    while (gains := (adjacent & ~covered).sum(axis=1)).max():
+        picks.append(int(np.argmax(gains)))
+        covered |= adjacent[picks[-1]]
+    return picks
+
+
+def test_radius_graph_is_the_dense_ball_graph():
+    x = sphere(50, 3, seed=0)
+    d = distances(x)
+    delta = safe_delta(d, 0.4)
+    indptr, indices = radius_graph(x, delta)
+    dense = np.zeros((50, 50), dtype=bool)
+    dense[np.repeat(np.arange(50), np.diff(indptr)), indices] = True
+    np.testing.assert_array_equal(dense, d < delta)
+    assert all((np.diff(indices[indptr[i]:indptr[i + 1]]) > 0).all() for i in range(50))
+
+
+@pytest.mark.parametrize("labeled", [(), (3, 17, 40)])
+def test_picks_equal_brute_force_greedy_max_coverage(labeled):
+    x = sphere(60, 3, seed=1)
+    d = distances(x)
+    delta = safe_delta(d, 0.5)
+    expected = brute_force_greedy(d < delta, np.asarray(labeled, dtype=np.int64))
+    assert 5 < len(expected) < 60 - len(labeled)  # the test saturates before the pool runs out
+    pool = pool_of(x, labeled)
+    chosen = make_sampler("probcover", delta=delta).select(pool, len(expected), np.random.default_rng(0))
+    assert list(chosen) == expected
+
+
+def test_after_full_coverage_the_rest_is_random_unlabeled_points():
+    x = sphere(60, 3, seed=1)
+    d = distances(x)
+    delta = safe_delta(d, 0.5)
+    labeled = np.array([3, 17, 40])
+    greedy = brute_force_greedy(d < delta, labeled)
+    pool = pool_of(x, labeled)
+    sampler = make_sampler("probcover", delta=delta)
+    budget = len(greedy) + 10
+    first = sampler.select(pool, budget, np.random.default_rng(0))
+    assert_valid(first, pool, budget)
+    assert list(first[:len(greedy)]) == greedy
+    other = sampler.select(pool, budget, np.random.default_rng(1))
+    assert list(other[:len(greedy)]) == greedy and set(other[len(greedy):]) != set(first[len(greedy):])
+
+
+def separated_blobs(n_per: int = 30, seed: int = 0):
+    """Three tight blobs around orthogonal directions: diameter ~0.2, ~1.4 apart."""
+    rng = np.random.default_rng(seed)
+    x = np.repeat(np.eye(3, 8), n_per, axis=0) + 0.03 * rng.normal(size=(3 * n_per, 8))
+    return l2_normalise(x), np.repeat(np.arange(3), n_per)
+
+
+def brute_force_purity(d: np.ndarray, labels: np.ndarray, delta: float) -> float:
+    other = labels[:, None] != labels[None, :]
+    return float((~((d < delta) & other).any(axis=1)).mean())
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.9, 1.0])
+def test_purity_rule_takes_the_largest_delta_whose_balls_are_pure_enough(alpha):
+    x = sphere(90, 3, seed=2)
+    pseudo = np.argmax(np.abs(x), axis=1)  # regions of the sphere: purity falls gradually with δ
+    grid = np.round(0.05 * np.arange(1, 41), 10)
+    purities = np.array([brute_force_purity(distances(x), pseudo, g) for g in grid])
+    assert 0 < (purities >= alpha).sum() < len(grid)
+    assert purity_delta(x, pseudo, grid, alpha) == grid[np.flatnonzero(purities >= alpha)[-1]]
+
+
+def test_purity_rule_falls_back_to_the_smallest_delta():
+    x = np.repeat(np.eye(2, 4, dtype=np.float32), 2, axis=0)
+    pseudo = np.array([0, 1, 2, 3])  # duplicates with different labels: no ball is pure
+    assert purity_delta(x, pseudo, np.array([0.1, 0.2]), 0.5) == 0.1
+
+
+def test_purity_rule_on_separated_blobs_reaches_across_each_blob_only():
+    x, blob = separated_blobs()
+    d = distances(x)
+    delta = purity_delta(x, blob, np.round(0.05 * np.arange(1, 41), 10), 0.95)
+    assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
+
+
+def test_delta_by_purity_on_separated_blobs_gives_one_pick_per_blob():
+    x, blob = separated_blobs()
+    pool = pool_of(x, num_classes=3)
+    sampler = make_sampler("probcover")
+    delta = sampler.choose_delta(pool, np.random.default_rng(0))
+    d = distances(x)
+    assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
+    chosen = sampler.select(pool, 3, np.random.default_rng(0))
+    assert sorted(blob[chosen]) == [0, 1, 2]

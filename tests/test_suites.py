@@ -1,0 +1,31 @@
+"""Every suite shipped in suites/ is valid: the schema always, and fully (plugins,
+options, budgets) when every plugin it names is installed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lbal_bench.plugins import get_registry
+from lbal_bench.suite import load_suite
+
+SUITES = sorted((Path(__file__).parent.parent / "suites").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
+def test_shipped_suite_is_valid(path, monkeypatch, cli):
+    for name in set(re.findall(r"\$\{(\w+)\}", path.read_text())):
+        monkeypatch.setenv(name, f"/data/{name.lower()}")
+    suite = load_suite(path)
+    assert suite.name == path.stem
+    registry = get_registry()
+    for spec in suite.samplers:  # every sampler and evaluator of the paper ships with lbal-bench
+        registry.create("sampler", spec.name, spec.options)
+    for spec in suite.evaluators:
+        registry.create("evaluator", spec.name, spec.options)
+    data = [("dataset", s.name) for s in suite.datasets] + [("backbone", s.name) for s in suite.backbones]
+    if all(name in registry.names(kind) for kind, name in data):  # datasets/backbones may need extras
+        result = cli("validate", str(path))
+        assert result.exit_code == 0, result.output
