@@ -5,25 +5,37 @@ Layout of a results directory::
     records/<cell fingerprint>.json     one per (dataset, backbone, sampler, seed, budget, evaluator)
     selections/<selection key>.npz      selected indices (+ timing, labels seen), shared by evaluators
 
-A record is valid when it parses, has the current schema version, and its fingerprint
-matches both its file name and the hash of its config. Anything else is reported as
-corrupt and recomputed (the bad file is kept beside it as ``*.corrupt``).
+A record is valid when it parses, has the current schema version (older versions are
+migrated when a migration exists), and its fingerprint matches both its file name and
+the hash of its config. Anything else is reported as corrupt and recomputed (the bad
+file is kept beside it as ``*.corrupt``).
+
+Several results directories (runs on other machines, submitted runs) merge into one list
+of records with :func:`merge_results`: one record per fingerprint, and two records that
+claim the same board cell with different settings are refused.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .atomic import atomic_write, atomic_write_text
 from .cells import fingerprint
+from .errors import LbalError
 
 SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+"""Upgrades of older records: ``MIGRATIONS[v]`` turns a version ``v`` record (a dict) into
+a version ``v + 1`` one. Version 1 is the first schema, so there is none yet; add one here
+whenever ``SCHEMA_VERSION`` grows, and old results keep their place on the board."""
 
 
 class Record(BaseModel):
@@ -42,6 +54,14 @@ class Record(BaseModel):
     provenance: dict[str, Any]
 
 
+class CorruptRecord(LbalError):
+    """A record file that cannot be trusted: unreadable, edited, or misnamed."""
+
+
+class IncompatibleRecord(CorruptRecord):
+    """A record whose schema version this lbal-bench can neither read nor migrate."""
+
+
 def check_record(record: Record, name: str | None = None) -> str | None:
     """Why ``record`` cannot be trusted, or None when it is sound."""
     if record.schema_version != SCHEMA_VERSION:
@@ -51,6 +71,47 @@ def check_record(record: Record, name: str | None = None) -> str | None:
     if fingerprint(record.config) != record.fingerprint:
         return "fingerprint does not match its config (record was edited)"
     return None
+
+
+def migrate(data: dict, path: Path) -> dict:
+    """``data`` upgraded to ``SCHEMA_VERSION``; ``IncompatibleRecord`` when that is impossible."""
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise CorruptRecord(f"corrupt record {path}: schema_version is missing or not an integer")
+    if version > SCHEMA_VERSION:
+        raise IncompatibleRecord(
+            f"incompatible record {path}: schema version {version} is newer than this lbal-bench "
+            f"reads ({SCHEMA_VERSION}); upgrade lbal-bench"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise IncompatibleRecord(
+                f"incompatible record {path}: schema version {version} has no migration to {SCHEMA_VERSION}"
+            )
+        data = {**MIGRATIONS[version](data), "schema_version": version + 1}
+        version += 1
+    return data
+
+
+def read_record(path: Path) -> Record:
+    """The sound record stored at ``path`` (migrated if older); ``CorruptRecord`` or
+    ``IncompatibleRecord`` naming the file otherwise, ``FileNotFoundError`` if absent."""
+    raw = Path(path).read_bytes()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise CorruptRecord(f"corrupt record {path}: invalid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise CorruptRecord(f"corrupt record {path}: not a JSON object")
+    try:
+        record = Record.model_validate(migrate(data, path))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise CorruptRecord(f"corrupt record {path}: {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+    problem = check_record(record, Path(path).stem)
+    if problem:
+        raise CorruptRecord(f"corrupt record {path}: {problem}")
+    return record
 
 
 class ResultStore:
@@ -66,17 +127,12 @@ class ResultStore:
 
     def load(self, key: str) -> tuple[Record | None, str | None]:
         """``(record, None)`` if a sound record exists, ``(None, problem)`` if corrupt, else ``(None, None)``."""
-        path = self.record_path(key)
         try:
-            text = path.read_text(encoding="utf-8")
+            return read_record(self.record_path(key)), None
         except FileNotFoundError:
             return None, None
-        try:
-            record = Record.model_validate_json(text)
-        except ValidationError as exc:
-            return None, f"corrupt record {path}: {exc.errors()[0]['msg']}"
-        problem = check_record(record, key)
-        return (None, f"corrupt record {path}: {problem}") if problem else (record, None)
+        except CorruptRecord as exc:
+            return None, str(exc)
 
     def quarantine(self, key: str) -> None:
         """Move a corrupt record aside (never delete what a user may want to inspect)."""
@@ -89,17 +145,6 @@ class ResultStore:
         path = self.record_path(record.fingerprint)
         atomic_write_text(path, record.model_dump_json(indent=2) + "\n")
         return path
-
-    def all(self) -> tuple[list[Record], list[str]]:
-        """Every sound record, and a problem line for every unsound one."""
-        records, problems = [], []
-        for path in sorted(self.records.glob("*.json")):
-            record, problem = self.load(path.stem)
-            if record is not None:
-                records.append(record)
-            else:
-                problems.append(problem)
-        return records, problems
 
     # --- selections ------------------------------------------------------------------
 
@@ -126,3 +171,63 @@ class ResultStore:
         path = self.selection_path(key)
         atomic_write(path, lambda out: out.write(buffer.getvalue()))
         return path
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str:
+    """``path: a ≠ b`` for the first place where two JSON-like values differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{where}.{key}" if where else str(key))
+    return f"{where}: {json.dumps(a, default=str)} ≠ {json.dumps(b, default=str)}"
+
+
+def _board_cell(record: Record) -> tuple:
+    """What a record stands for on the leaderboard: display names, seed and budget."""
+    d, config = record.display, record.config
+    return d["dataset"], d["backbone"], d["sampler"], d["evaluator"], int(config["seed"]), int(config["budget"])
+
+
+def merge_results(roots: Sequence[Path]) -> tuple[list[Record], list[str]]:
+    """Every sound record of the results directories ``roots``, once per fingerprint (the
+    first one found wins), and a problem line for every corrupt record and every repeat of
+    a fingerprint with other metrics (both are left out).
+
+    Raises ``LbalError`` for a directory without records, a record whose schema version is
+    incompatible, and two records that claim the same board cell with different settings
+    (which would silently mix two configurations in one mean).
+    """
+    kept: dict[str, tuple[Path, Record]] = {}
+    cells: dict[tuple, tuple[Path, Record]] = {}
+    problems: list[str] = []
+    for root in roots:
+        paths = sorted(ResultStore(root).records.glob("*.json"))
+        if not paths:
+            raise LbalError(f"{root}: no result records found (expected {Path(root) / 'records'}/*.json)")
+        for path in paths:
+            try:
+                record = read_record(path)
+            except IncompatibleRecord:
+                raise
+            except CorruptRecord as exc:
+                problems.append(str(exc))
+                continue
+            if record.fingerprint in kept:
+                first, earlier = kept[record.fingerprint]
+                if earlier.metrics != record.metrics:
+                    problems.append(
+                        f"{path} repeats {first} with other metrics "
+                        f"({_first_difference(earlier.metrics, record.metrics)})"
+                    )
+                continue
+            cell = _board_cell(record)
+            if cell in cells:
+                other, earlier = cells[cell]
+                raise LbalError(
+                    f"{other} and {path} are the same board cell ({' · '.join(cell[:4])}, seed {cell[4]}, "
+                    f"budget {cell[5]}) with different settings ({_first_difference(earlier.config, record.config)}); "
+                    "build the board with `lbal-bench run SUITE` (its current cells only), give them distinct "
+                    "labels, or remove one"
+                )
+            kept[record.fingerprint] = cells[cell] = (path, record)
+    return [record for _, record in kept.values()], problems

@@ -32,9 +32,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-from . import leaderboard, plugins, run, validate  # noqa: E402  (each registers its command)
+from . import leaderboard, plugins, run, submit, validate  # noqa: E402  (each registers its command)
 
-for module in (run, validate, plugins, leaderboard):
+for module in (run, validate, plugins, leaderboard, submit):
     app.command(module.NAME)(module.command)
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..cells import build_grid, expand, select_cells
 from ..features import FeatureCache
-from ..leaderboard import aggregate, write_leaderboard
+from ..leaderboard import write_leaderboard
 from ..runner import Runner
 from ..store import ResultStore
 from ..suite import load_suite
@@ -53,9 +53,10 @@ def command(
         err_console.print(f"warning: {problem}", markup=False)
 
     records = [r for c in cells if (r := store.load(c.fingerprint)[0]) is not None]
-    paths = write_leaderboard(aggregate(records), board or Path("leaderboard") / suite.name, suite.name)
+    out = board or Path("leaderboard") / suite.name
+    paths = write_leaderboard(records, out, suite.name)
     console.print(
         f"{suite.name}: computed {summary.computed} cells, {summary.skipped} already done, "
         f"in {time.perf_counter() - start:.1f} s; results in {store.root}"
     )
-    console.print(f"leaderboard: {', '.join(map(str, paths))}")
+    console.print(f"leaderboard: {out} ({len(paths)} files)")

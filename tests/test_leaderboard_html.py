@@ -1,0 +1,167 @@
+"""The static site: built through the CLI, then opened from file:// in headless Chromium
+(tables, images, sorting, paper values, provenance) and compared with a screenshot.
+
+The browser tests need Debian's ``chromium`` and ``chromium-driver``; they are skipped
+without them unless ``LBAL_REQUIRE_BROWSER=1`` (set by .ci/run), which makes them fail.
+Selenium is pointed at the system chromedriver, so it never downloads a driver.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leaderboard_records import SNAPSHOTS, fixed_records, make_record, write_results
+from lbal_bench.errors import LbalError
+from lbal_bench.leaderboard import write_leaderboard, write_site
+
+SCREENSHOT = SNAPSHOTS / "leaderboard_page.png"
+WINDOW = (1200, 1500)
+
+
+def build_site(root: Path) -> Path:
+    """Two boards (the fixture and a one-table digits board) and their site; returns the site."""
+    write_leaderboard(fixed_records(), root / "leaderboard" / "fixture", "fixture")
+    digits = [make_record(m, "knn", s, 10, {"top1": 50.0 + s}, dataset="digits", backbone="pixels")
+              for m in ("kmeans", "random") for s in (0, 1)]
+    write_leaderboard(digits, root / "leaderboard" / "digits", "digits")
+    write_site(root / "leaderboard", root / "site")
+    return root / "site"
+
+
+def test_html_option_builds_an_index_of_every_board_beside_this_one(cli, tmp_path):
+    write_leaderboard(fixed_records()[:3], Path("leaderboard/other"), "other")
+    write_results(tmp_path / "results", fixed_records())
+    result = cli("leaderboard", "results", "--board", "leaderboard/fixture", "--html", "site")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "site: site/index.html"
+    index = Path("site/index.html").read_text()
+    assert 'href="fixture/index.html"' in index and 'href="other/index.html"' in index
+    page = Path("site/fixture/index.html").read_text()
+    assert "https://" not in page and "http://" not in page  # nothing fetched from elsewhere
+    plot = "plots/cifar10-resnet18_compress-linear-top1.svg"
+    for link in ("leaderboard.csv", "leaderboard.json", "leaderboard.md", plot):
+        assert (Path("site/fixture") / link).exists() and f'="{link}"' in page, link
+
+
+def test_paper_value_without_a_std_is_shown_alone(tmp_path):
+    """Table 14 publishes no std; the page is rendered from the board's JSON, where it is null."""
+    records = [make_record("coreset", "linear", seed, 1000, {"top1": 20.0 + seed}, dataset="imagenet",
+                           backbone="resnet50_mocov2") for seed in (0, 1)]
+    write_leaderboard(records, tmp_path / "leaderboard" / "imagenet", "imagenet")
+    write_site(tmp_path / "leaderboard", tmp_path / "site")
+    expected = "20.5 ± 0.5<span class=\"paper\">paper 23.4 (Δ −2.9, Table 14)</span>"
+    assert expected in (tmp_path / "site" / "imagenet" / "index.html").read_text()
+    assert "| coreset: paper | 23.4 (Δ −2.9, Table 14) |" in (tmp_path / "leaderboard/imagenet/leaderboard.md").read_text()
+
+
+def test_board_written_before_the_site_existed_is_refused_by_name(tmp_path):
+    old = tmp_path / "leaderboard" / "old"
+    old.mkdir(parents=True)
+    (old / "leaderboard.json").write_text('{"title": "old", "rows": []}')
+    with pytest.raises(LbalError) as error:
+        write_site(tmp_path / "leaderboard", tmp_path / "site")
+    assert str(error.value) == (f"{old / 'leaderboard.json'}: no 'histograms' field; rebuild this board with "
+                                "`lbal-bench leaderboard`")
+
+
+def test_site_without_boards_is_refused(tmp_path):
+    with pytest.raises(LbalError, match=r"no boards \(\*/leaderboard\.json\) to publish$"):
+        write_site(tmp_path, tmp_path / "site")
+
+
+# --- in a real browser ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium driven through the system chromedriver."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        message = "Chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if os.environ.get("LBAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--hide-scrollbars", "--force-device-scale-factor=1",
+                 f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("published"))
+
+
+def methods(table) -> list[str]:
+    return [row.find_element("css selector", "th").text for row in table.find_elements("css selector", "tbody tr")]
+
+
+def test_index_links_to_a_board_page_whose_tables_and_plots_render(browser, site):
+    browser.get((site / "index.html").as_uri())
+    links = browser.find_elements("css selector", "tbody th a")
+    assert [link.text for link in links] == ["digits", "fixture"]
+    links[1].click()
+    assert browser.current_url == (site / "fixture" / "index.html").as_uri()
+    assert browser.find_element("tag name", "h1").text == "lbal-bench leaderboard: fixture"
+    tables = browser.find_elements("css selector", "table.board")
+    assert [t.find_element("xpath", "preceding-sibling::h2[1]").text for t in tables] == [
+        "cifar10 · resnet18_compress · coverage", "cifar10 · resnet18_compress · linear top1"]
+    assert all(methods(t) == ["kmeans", "random", "typiclust", "uniform †"] for t in tables)
+    images = browser.find_elements("tag name", "img")
+    assert len(images) == 3  # coverage, linear, class histogram
+    for image in images:
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 100
+    kmeans = tables[1].find_element("css selector", "tbody tr td")
+    assert kmeans.text.splitlines() == ["36.0 ± 0.8", "paper 28.5 ± 0.2 (Δ +7.5, Table 1)"]
+    assert "best" in kmeans.get_attribute("class")
+
+
+def test_clicking_a_budget_header_sorts_rows_and_provenance_opens(browser, site):
+    browser.get((site / "fixture" / "index.html").as_uri())
+    linear = browser.find_elements("css selector", "table.board")[1]
+    header = linear.find_elements("css selector", "thead button")[1]
+    assert header.text == "10"
+    header.click()
+    assert methods(linear) == ["random", "typiclust", "kmeans", "uniform †"]  # 21, 34, 36, 41
+    header.click()
+    assert methods(linear) == ["uniform †", "kmeans", "typiclust", "random"]
+    summary = linear.find_element("css selector", "tbody tr details summary")
+    assert summary.text == "9 records"
+    summary.click()
+    details = linear.find_element("css selector", "tbody tr details").text
+    assert "git 0123456789abcdef0123456789abcdef01234567" in details and "sampler uniform: lbal-bench 0.1.0" in details
+
+
+def test_board_page_looks_like_its_screenshot(browser, site, tmp_path):
+    """Pixel comparison with tests/snapshots/leaderboard_page.png (LBAL_UPDATE_SNAPSHOTS=1 rewrites
+    it); small anti-aliasing differences pass, a moved table or a missing plot does not."""
+    from PIL import Image
+
+    browser.get((site / "fixture" / "index.html").as_uri())
+    shot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
+    if os.environ.get("LBAL_UPDATE_SNAPSHOTS") == "1":
+        shot.save(SCREENSHOT, optimize=True)
+    expected = Image.open(SCREENSHOT).convert("RGB")
+    assert shot.size == expected.size
+    difference = np.abs(np.asarray(shot, dtype=np.int16) - np.asarray(expected, dtype=np.int16)).max(axis=2)
+    changed = float((difference > 16).mean())
+    if changed > 0.005:
+        shot.save(tmp_path / "actual.png")
+        pytest.fail(f"{changed:.2%} of the pixels differ from {SCREENSHOT}; see {tmp_path / 'actual.png'}")
