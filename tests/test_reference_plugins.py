@@ -7,8 +7,10 @@ import pytest
 
 from lbal_bench import LabelLeakError, LabelOracle, Pool
 from lbal_bench.compute import nearest_unique
-from lbal_bench.features import l2_normalise
 from lbal_bench.plugins import get_registry
+from sampler_contract import blobs, check_contract, contract_cases, make_sampler
+
+CASES = contract_cases()
 
 
 def make(kind: str, name: str, **options):
@@ -21,11 +23,10 @@ def pool_of(features: np.ndarray, labels: np.ndarray | None = None, labeled=()) 
     return Pool(features=features, labeled=labeled, num_classes=int(labels.max()) + 1, oracle=LabelOracle(labels, labeled))
 
 
-def blobs(n_per: int, centres: int, dim: int = 8, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    means = rng.normal(size=(centres, dim)) * 5
-    x = np.concatenate([m + rng.normal(size=(n_per, dim)) for m in means])
-    return l2_normalise(x), np.repeat(np.arange(centres), n_per)
+@pytest.mark.parametrize("name", ["random", "kmeans"])
+@pytest.mark.parametrize("case", CASES)
+def test_contract(name, case):
+    check_contract(make_sampler(name), *CASES[case])
 
 
 @pytest.mark.parametrize("budget", [1, 20, 199, 200])

@@ -8,6 +8,7 @@ import pytest
 from lbal_bench import LabelOracle, LbalError, Pool
 from lbal_bench.plugins import get_registry
 from lbal_plugins.samplers.max_entropy import entropy
+from sampler_contract import assert_valid
 
 
 def max_entropy(**options):
@@ -28,11 +29,6 @@ def line_pool(n: int = 201, dim: int = 32):
     labeled = np.flatnonzero((np.abs(x) >= 0.2) & (np.arange(n) % 4 == 0))
     return Pool(features, labeled, 2, LabelOracle(labels, labeled)), x
 
-
-def assert_valid(chosen: np.ndarray, pool: Pool, budget: int) -> None:
-    assert chosen.dtype == np.int64 and len(chosen) == budget == len(np.unique(chosen))
-    assert chosen.min() >= 0 and chosen.max() < len(pool.features)
-    assert not np.isin(chosen, pool.labeled).any()
 
 
 def test_declares_iterative_and_label_free():

@@ -7,6 +7,7 @@ import pytest
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.plugins import get_registry
+from sampler_contract import assert_valid
 
 
 def uniform():
@@ -24,11 +25,6 @@ def pool_of(class_sizes, labeled=(), dim: int = 4) -> Pool:
 def class_counts(pool: Pool, chosen: np.ndarray) -> np.ndarray:
     return np.bincount(pool.oracle.labels(chosen), minlength=pool.num_classes)
 
-
-def assert_valid(chosen: np.ndarray, pool: Pool, budget: int) -> None:
-    assert chosen.dtype == np.int64 and len(chosen) == budget == len(np.unique(chosen))
-    assert chosen.min() >= 0 and chosen.max() < len(pool.features)
-    assert not np.isin(chosen, pool.labeled).any()
 
 
 def test_declares_that_it_reads_labels_and_is_single_batch():

@@ -9,6 +9,7 @@ import torch
 from lbal_bench import LabelOracle, LbalError, Pool
 from lbal_bench.features import l2_normalise
 from lbal_bench.plugins import get_registry
+from sampler_contract import assert_valid
 
 FAST = {"iterations": 20, "hidden_dim": 32, "latent_dim": 8}
 
@@ -36,11 +37,6 @@ def two_regions(labeled_region: int = 0, n: int = 300, dim: int = 16, labeled_co
     labeled = np.sort(labeled_region * n + rng.choice(n, labeled_count, replace=False))
     return Pool(features, labeled, 2, LabelOracle(region, labeled)), region
 
-
-def assert_valid(chosen: np.ndarray, pool: Pool, budget: int) -> None:
-    assert chosen.dtype == np.int64 and len(chosen) == budget == len(np.unique(chosen))
-    assert chosen.min() >= 0 and chosen.max() < len(pool.features)
-    assert not np.isin(chosen, pool.labeled).any()
 
 
 def test_declares_iterative_and_label_free():

@@ -29,3 +29,15 @@ def test_shipped_suite_is_valid(path, monkeypatch, cli):
     if all(name in registry.names(kind) for kind, name in data):  # datasets/backbones may need extras
         result = cli("validate", str(path))
         assert result.exit_code == 0, result.output
+
+
+def test_readme_suite_examples_are_valid(cli, tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, flags=re.S)
+    full = [b for b in blocks if b.startswith("name:")]
+    assert full, "the README shows a complete suite"
+    for i, block in enumerate(full):
+        path = tmp_path / f"readme_{i}.yaml"
+        path.write_text(block)
+        result = cli("validate", str(path))
+        assert result.exit_code == 0, result.output
