@@ -107,3 +107,15 @@ def test_linear_handles_a_single_label():
 def test_coverage_counts_classes_seen():
     metrics = make("evaluator", "coverage").evaluate(None, np.array([0, 0, 3]), None, None, 4, None)
     assert metrics == {"coverage": 50.0}
+
+
+def test_kmeans_covers_more_classes_than_random_on_separated_clusters():
+    features, labels = blobs(40, 10, dim=16, spread=0.5)
+    pool = pool_of(features, labels)
+
+    def coverage(name: str, seed: int) -> int:
+        return len(np.unique(labels[make_sampler(name).select(pool, 10, np.random.default_rng(seed))]))
+
+    kmeans = [coverage("kmeans", seed) for seed in range(5)]
+    random = [coverage("random", seed) for seed in range(5)]
+    assert min(kmeans) >= 9 and np.mean(kmeans) > np.mean(random) + 2
