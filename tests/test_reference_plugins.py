@@ -119,3 +119,9 @@ def test_kmeans_covers_more_classes_than_random_on_separated_clusters():
     kmeans = [coverage("kmeans", seed) for seed in range(5)]
     random = [coverage("random", seed) for seed in range(5)]
     assert min(kmeans) >= 9 and np.mean(kmeans) > np.mean(random) + 2
+
+
+def test_class_histogram_counts_classes_by_number_of_labels():
+    # classes 0..4: class 0 has 3 labels, class 1 has 1, class 3 has 1, classes 2 and 4 none
+    metrics = make("evaluator", "class_histogram").evaluate(None, np.array([0, 0, 1, 0, 3]), None, None, 5, None)
+    assert metrics == {"classes_with_n_labels": [2, 2, 0, 1]}
