@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from lbal_bench import LabelLeakError, LabelOracle, Pool
 from lbal_bench.compute import nearest_unique
 from lbal_bench.plugins import get_registry
+from lbal_bench.training import fit_linear
 from sampler_contract import blobs, check_contract, contract_cases, make_sampler
 
 CASES = contract_cases()
@@ -125,3 +129,34 @@ def test_class_histogram_counts_classes_by_number_of_labels():
     # classes 0..4: class 0 has 3 labels, class 1 has 1, class 3 has 1, classes 2 and 4 none
     metrics = make("evaluator", "class_histogram").evaluate(None, np.array([0, 0, 1, 0, 3]), None, None, 5, None)
     assert metrics == {"classes_with_n_labels": [2, 2, 0, 1]}
+
+
+def test_linear_protocol_drops_the_learning_rate_at_epochs_50_and_75():
+    x, y = blobs(5, 2)
+    head = fit_linear(x, y, 2, seed=0, epochs=100, lr=0.01, milestones=(50, 75))
+    assert head.epoch_lrs[:50] == [0.01] * 50
+    assert np.allclose(head.epoch_lrs[50:75], 0.001) and np.allclose(head.epoch_lrs[75:], 0.0001)
+
+
+def test_mean_per_class_differs_from_top1_on_an_imbalanced_test_set():
+    # class 0 is learnable; class 1 test points sit among class 0: top-1 is dominated by class 0
+    rng = np.random.default_rng(0)
+    train_x = np.concatenate([rng.normal(0, 0.1, (10, 4)), rng.normal(3, 0.1, (10, 4))]).astype(np.float32)
+    train_y = np.repeat([0, 1], 10)
+    test_x = np.concatenate([rng.normal(0, 0.1, (90, 4)), rng.normal(0, 0.1, (10, 4))]).astype(np.float32)
+    test_y = np.repeat([0, 1], [90, 10])
+    metrics = make("evaluator", "linear", epochs=20, mean_per_class=True).evaluate(
+        train_x, train_y, test_x, test_y, 2, np.random.default_rng(0))
+    assert list(metrics) == ["mean_per_class", "top1"]
+    assert metrics == {"mean_per_class": 50.0, "top1": 90.0}
+
+
+def test_linear_beats_chance_clearly_on_digits_at_100_labels(cli, tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: d\ndatasets: [digits]\nbackbones: [pixels]\nsamplers: [random]\nbudgets: [100]\n"
+        "seeds: [0]\nevaluators: [{name: linear, options: {batch_size: 4}}]\n"
+    )
+    assert cli("run", str(suite)).exit_code == 0
+    (record,) = [json.loads(p.read_text()) for p in Path("results/d/records").glob("*.json")]
+    assert record["metrics"]["top1"] > 80  # chance is 10%

@@ -16,12 +16,14 @@ from .compute import torch_device
 
 @dataclass
 class LinearHead:
-    """A trained linear layer with the standardisation fitted on its training set."""
+    """A trained linear layer with the standardisation fitted on its training set, and
+    the learning rate each epoch trained with."""
 
     model: object
     mean: np.ndarray
     std: np.ndarray
     device: str
+    epoch_lrs: list[float]
 
     def logits(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """Class scores ``float32 [N, C]`` for features ``x``."""
@@ -68,7 +70,9 @@ def fit_linear(
     shuffle = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(milestones), gamma=0.1)
+    epoch_lrs = []
     for _ in range(epochs):
+        epoch_lrs.append(optimizer.param_groups[0]["lr"])
         order = torch.randperm(len(inputs), generator=shuffle).to(device)
         for batch in order.split(batch_size):
             optimizer.zero_grad(set_to_none=True)
@@ -76,4 +80,4 @@ def fit_linear(
             optimizer.step()
         schedule.step()
     model.eval()
-    return LinearHead(model, mean, std, device)
+    return LinearHead(model, mean, std, device, epoch_lrs)
