@@ -71,9 +71,9 @@ def tiny_suite(**overrides) -> dict:
     return suite
 
 
-def _pip_install(target: Path, *packages: str) -> Path:
+def _pip_install(target: Path, *packages: str | Path) -> Path:
     """pip-install copies of ``packages`` (builds write into the source folder) into ``target``."""
-    sources = [shutil.copytree(PACKAGES / p, target.parent / "src" / p) for p in packages]
+    sources = [shutil.copytree(PACKAGES / p, target.parent / "src" / Path(p).name) for p in packages]
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--disable-pip-version-check", "--target", str(target), *map(str, sources)],
@@ -90,6 +90,8 @@ def plugin_dirs(tmp_path_factory):
         "good": _pip_install(base / "good", "lbal-mysampler", "lbal-misbehave", "lbal-stepper"),
         "broken": _pip_install(base / "broken", "lbal-broken"),
         "duplicate": _pip_install(base / "duplicate", "lbal-duplicate"),
+        "faulty": _pip_install(base / "faulty", "lbal-cheater", "lbal-baddata"),
+        "example": _pip_install(base / "example", ROOT / "examples" / "lbal-example-sampler"),
     }
 
 

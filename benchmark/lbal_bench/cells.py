@@ -8,11 +8,12 @@ the same cell in two suites is the same record.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .errors import LbalError
 from .registry import PluginInfo, Registry
@@ -21,6 +22,8 @@ from .suite import Budget, PluginSpec, Suite, resolve_budget
 DEFAULT_INITIAL_SAMPLER = "random"
 
 KEYS = ("dataset", "backbone", "sampler", "evaluator", "seed", "budget")
+
+T = TypeVar("T")
 
 
 def fingerprint(config: dict) -> str:
@@ -48,8 +51,42 @@ class Plugin:
 
     def config(self) -> dict:
         """The plugin's part of a cell config: its name and every option, defaults included,
-        so that changing a plugin's default changes the fingerprint."""
-        return {"name": self.spec.name, "options": {**_defaults(self.info.factory), **self.spec.options}}
+        so that changing a plugin's default changes the fingerprint; options the factory
+        lists in ``runtime_options`` (e.g. DataLoader workers) change no number and stay out."""
+        runtime = set(getattr(self.info.factory, "runtime_options", ()))
+        options = {**_defaults(self.info.factory), **self.spec.options}
+        return {"name": self.spec.name, "options": {k: v for k, v in options.items() if k not in runtime}}
+
+    def __reduce__(self):
+        """Pickled as its kind and spec: another process (an executor's worker) rebuilds it
+        from its own registry, once per process, so no plugin state or data is shipped."""
+        return _registered_plugin, (self.info.kind, type(self.spec), self.spec.model_dump_json())
+
+
+def _registered_plugin(kind: str, spec_type: type[PluginSpec], spec_json: str) -> Plugin:
+    """The plugin a pickled ``Plugin`` stood for, built from this process's registry."""
+    from .plugins import get_registry
+
+    return _build_once(get_registry(), kind, spec_type, spec_json)
+
+
+@functools.lru_cache(maxsize=None)
+def _build_once(registry: Registry, kind: str, spec_type: type[PluginSpec], spec_json: str) -> Plugin:
+    spec = spec_type.model_validate_json(spec_json)
+    return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+
+
+def plugin_call(plugin: Plugin, what: str, call: Callable[[], T]) -> T:
+    """Run ``call``; any failure becomes an ``LbalError`` naming the plugin."""
+    try:
+        return call()
+    except LbalError:
+        raise
+    except Exception as exc:
+        raise LbalError(
+            f"{plugin.info.kind} '{plugin.spec.name}' ({plugin.info.distribution}) failed in {what}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -202,12 +239,30 @@ def _schedules(grid: Grid, sampler: Plugin, budgets: list[int], pool_size: int, 
     return chain
 
 
+def _check_increasing(grid: Grid, budgets: list[int]) -> None:
+    """Iterative samplers add each budget to the one before: the budgets (as counts) must
+    increase in the order written."""
+    if not grid.initial_pools:
+        return
+    for i in range(1, len(budgets)):
+        if budgets[i] <= budgets[i - 1]:
+            written = grid.suite.budgets
+            raise LbalError(
+                f"{grid.suite.where('budgets', i)}: budgets must increase for the iterative sampler "
+                f"'{next(iter(grid.initial_pools))}' (each step adds to the one before), but {written[i]!r} "
+                f"({budgets[i]} points) follows {written[i - 1]!r} ({budgets[i - 1]} points)"
+            )
+
+
 def expand(grid: Grid) -> list[Cell]:
     """Every cell of ``grid``; percentage budgets are resolved against each pool."""
     cells = []
-    for dataset in grid.datasets:
-        data_fp = fingerprint(dataset.obj.fingerprint())
-        pool_size = len(dataset.obj.split("train"))
+    for d, dataset in enumerate(grid.datasets):
+        try:
+            data_fp = fingerprint(plugin_call(dataset, "fingerprint", dataset.obj.fingerprint))
+            pool_size = plugin_call(dataset, "split", lambda: len(dataset.obj.split("train")))
+        except LbalError as exc:
+            raise LbalError(f"{grid.suite.where('datasets', d)}: {exc}") from None
         budgets = []
         for i, budget in enumerate(grid.suite.budgets):
             count = resolve_budget(budget, pool_size)
@@ -217,9 +272,13 @@ def expand(grid: Grid) -> list[Cell]:
                     f"'{dataset.spec.display}' ({pool_size} points)"
                 )
             budgets.append(count)
+        _check_increasing(grid, budgets)
         budgets = sorted(set(budgets))
-        for backbone in grid.backbones:
-            weights_fp = fingerprint(backbone.obj.fingerprint())
+        for b, backbone in enumerate(grid.backbones):
+            try:
+                weights_fp = fingerprint(plugin_call(backbone, "fingerprint", backbone.obj.fingerprint))
+            except LbalError as exc:
+                raise LbalError(f"{grid.suite.where('backbones', b)}: {exc}") from None
             for i, sampler in enumerate(grid.samplers):
                 selections = _schedules(grid, sampler, budgets, pool_size, grid.suite.where("samplers", i))
                 for seed in grid.suite.seeds:

@@ -113,9 +113,14 @@ def nearest(database: np.ndarray, queries: np.ndarray, k: int, metric: str = "l2
     """Exact k nearest neighbours: ``(scores, indices)`` of shape ``[len(queries), k]``.
 
     ``metric="l2"``: squared distances, ascending; ``metric="ip"``: inner products,
-    descending (cosine similarity on L2-normalised features).
+    descending (cosine similarity on L2-normalised features). On the CPU the search reads
+    ``database`` in place (e.g. a memory-mapped feature cache) instead of copying it into
+    an index.
     """
-    return _flat_index(database, metric).search(_float32(queries), k)
+    if faiss_gpu():
+        return _flat_index(database, metric).search(_float32(queries), k)
+    kind = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    return faiss.knn(_float32(queries), _float32(database), k, metric=kind)
 
 
 def _flat_index(database: np.ndarray, metric: str = "l2"):

@@ -64,16 +64,19 @@ class LabelLeakError(PermissionError):
 class LabelOracle:
     """Reveals labels of the labeled set only, unless the sampler declared ``uses_labels``.
 
-    The labels live in a closure, not in an attribute, so a sampler cannot read the
-    labels of unlabeled points by ordinary attribute access. Every request is counted.
+    The oracle keeps only the labels it may reveal (the others are not copied in), in a
+    closure rather than an attribute: nothing reachable from it or from the pool (its
+    attributes, ``vars``, closure cells, ``gc.get_referents``) holds the label of an
+    unlabeled point. Every label handed out is counted; the record stores the count.
     """
 
     def __init__(self, labels: np.ndarray, labeled: np.ndarray, reveal_all: bool = False):
         allowed = np.zeros(len(labels), dtype=bool)
         allowed[labeled] = True
         allowed |= reveal_all
-        frozen = np.array(labels, dtype=np.int64)
+        frozen = np.where(allowed, np.asarray(labels, dtype=np.int64), -1)  # hidden labels never enter
         frozen.setflags(write=False)
+        allowed.setflags(write=False)
         requests = [0]
 
         def reveal(indices: np.ndarray) -> np.ndarray:
@@ -87,9 +90,9 @@ class LabelOracle:
             requests[0] += len(indices)
             return frozen[indices]
 
+        reveal.__doc__ = "Labels of ``indices`` (int64); labeled points only."
         self.labels = reveal
         self.requests = lambda: requests[0]
-        self.labels.__doc__ = "Labels of ``indices`` (int64); labeled points only."
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,32 @@ class Pool:
         mask = np.ones(len(self.features), dtype=bool)
         mask[self.labeled] = False
         return np.flatnonzero(mask)
+
+
+def selection_problem(indices: Any, budget: int, pool: Pool) -> str | None:
+    """What is wrong with ``indices`` as the answer of ``select(pool, budget, rng)``, worded
+    to follow the sampler's name (``"returned index 7 more than once"``); None if nothing.
+
+    A valid answer is exactly ``budget`` unique integer indices into the pool, none of
+    them labeled yet.
+    """
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
+        return f"must return a 1-D array of integer indices, got {indices.dtype} {list(indices.shape)}"
+    indices = indices.astype(np.int64)
+    if len(indices) != budget:
+        return f"returned {len(indices)} indices for a budget of {budget}"
+    size = len(pool.features)
+    outside = indices[(indices < 0) | (indices >= size)]
+    if len(outside):
+        return f"returned index {outside[0]} outside the pool of {size} points"
+    values, counts = np.unique(indices, return_counts=True)
+    if (counts > 1).any():
+        return f"returned index {values[counts > 1][0]} more than once"
+    labeled = np.intersect1d(indices, pool.labeled)
+    if len(labeled):
+        return f"returned already-labeled index {labeled[0]}"
+    return None
 
 
 @runtime_checkable

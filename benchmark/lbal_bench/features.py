@@ -1,8 +1,16 @@
 """Feature extraction and the on-disk feature cache.
 
 Features are computed once per (dataset, backbone, split), L2-normalised, stored as
-``<key>.npy`` (float32) and memory-mapped on every later use. Writers take a file lock,
-so processes sharing a cache directory never compute or write the same entry twice.
+``<key>.npy`` and memory-mapped on every later use (once per process). Writers take a file lock, so
+processes sharing a cache directory never compute or write the same entry twice.
+
+Extraction goes in shards of ``shard_size`` items, each written atomically to
+``<key>.parts/`` as it completes, so a killed extraction resumes from its finished
+shards; the shards are then streamed into ``<key>.npy`` (never all in memory) and
+removed. A backbone whose ``features_dtype`` is ``"float16"`` has its features stored
+as float16 (half the disk; the key includes the dtype); they are read back as float32
+(then held in memory, not memory-mapped). ``<key>.json`` beside each entry says what
+it holds (``lbal-bench cache ls``).
 
 The cache lives in ``$LBAL_CACHE_DIR`` if set, else in the platform's user cache
 directory (``platformdirs``), under ``features/``.
@@ -12,16 +20,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
-from filelock import FileLock
 from platformdirs import user_cache_dir
 
-from .atomic import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text, remove_orphans
 from .cells import Plugin, fingerprint
 from .errors import LbalError
+from .faults import pause_point
+from .locks import locked
+from .provenance import now
+
+SHARD_SIZE = 32768  # items per resumable extraction shard
 
 
 def default_cache_dir() -> Path:
@@ -38,14 +52,16 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 class FeatureCache:
     """L2-normalised features per (dataset, backbone, split), computed once."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, shard_size: int = SHARD_SIZE):
         self.root = (Path(root) if root else default_cache_dir()) / "features"
+        self.shard_size = shard_size
 
     def key(self, dataset: Plugin, backbone: Plugin, split: str) -> str:
         return fingerprint({
             "dataset": dataset.obj.fingerprint(),
             "backbone": backbone.obj.fingerprint(),
             "split": split,
+            "dtype": storage_dtype(backbone),
         })
 
     def path(self, dataset: Plugin, backbone: Plugin, split: str) -> Path:
@@ -64,27 +80,139 @@ class FeatureCache:
         """The features of ``split``, read-only and memory-mapped; extracted on first use."""
         path = self.path(dataset, backbone, split)
         if not path.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(path) + ".lock"):
+            with locked(Path(str(path) + ".lock")):
                 if not path.exists():
+                    for folder in (self.root, path.with_suffix(".parts")):
+                        remove_orphans(folder)  # temp files of a killed extraction
                     self._extract(dataset, backbone, split, path, progress)
-        return np.load(path, mmap_mode="r")
+        return _opened(path, self.shard_size)
 
     def _extract(self, dataset: Plugin, backbone: Plugin, split: str, path: Path, progress) -> None:
         data = dataset.obj.split(split)
-        raw = data.features if data.features is not None else backbone.obj.embed(data.images, progress=progress)
-        features = np.asarray(raw, dtype=np.float32)
         where = f"dataset '{dataset.spec.display}' ({split}) with backbone '{backbone.spec.display}'"
-        if features.ndim != 2 or len(features) != len(data):
-            raise LbalError(f"{where}: expected features of shape [{len(data)}, D], got {list(features.shape)}")
-        if not np.isfinite(features).all():
-            bad = int((~np.isfinite(features).all(axis=1)).sum())
-            raise LbalError(f"{where}: {bad} feature vector(s) contain NaN or infinite values")
-        features = l2_normalise(features)
-        atomic_write(path, lambda out: np.save(out, features))
+        if not len(data):
+            raise LbalError(f"{where}: the split is empty")
+        dtype = np.dtype(storage_dtype(backbone))
+        parts = path.with_suffix(".parts")
+        shards, width = [], None
+        for start in range(0, len(data), self.shard_size):
+            stop = min(start + self.shard_size, len(data))
+            shard = parts / f"{start:010d}-{stop:010d}.npy"
+            if not shard.exists():
+                if data.features is not None:
+                    raw = data.features[start:stop]
+                else:
+                    raw = backbone.obj.embed(_items(data.images, start, stop), progress=progress)
+                features = l2_normalise(_checked(np.asarray(raw, dtype=np.float32), stop - start, where))
+                atomic_write(shard, lambda out, f=features.astype(dtype): np.save(out, f))
+            elif progress is not None:
+                progress(stop - start)  # resumed: done in an earlier, interrupted run
+            shape = np.load(shard, mmap_mode="r").shape
+            if width is not None and shape[1] != width:
+                raise LbalError(f"{where}: shard {shard.name} has {shape[1]} dimensions, earlier ones {width}")
+            shards, width = shards + [shard], shape[1]
+        pause_point("extract", path)
+        atomic_write(path, lambda out: _concatenate(out, shards, (len(data), width), dtype))
         atomic_write_text(path.with_suffix(".json"), json.dumps({
             "dataset": dataset.obj.fingerprint(),
             "backbone": backbone.obj.fingerprint(),
             "split": split,
-            "shape": list(features.shape),
+            "shape": [len(data), width],
+            "dtype": dtype.name,
+            "names": {"dataset": dataset.spec.display, "backbone": backbone.spec.display},
+            "created": now(),
         }, indent=2, default=str))
+        shutil.rmtree(parts, ignore_errors=True)
+
+    def entries(self) -> list[dict]:
+        """Every cache entry: key, path, bytes, and what its ``.json`` says; unfinished
+        extractions with ``"partial": [shards done, shard files]``."""
+        found = []
+        for path in sorted(self.root.glob("*.npy")):
+            try:
+                info = json.loads(path.with_suffix(".json").read_text())
+            except (OSError, ValueError):
+                info = {}
+            found.append({**info, "key": path.stem, "path": str(path), "bytes": path.stat().st_size})
+        for parts in sorted(self.root.glob("*.parts")):
+            if not parts.with_suffix(".npy").exists():
+                shards = list(parts.glob("*.npy"))
+                found.append({"key": parts.stem, "path": str(parts), "partial": len(shards),
+                              "bytes": sum(p.stat().st_size for p in shards)})
+        return found
+
+    def remove(self, key: str) -> None:
+        """Delete one entry (or unfinished extraction) by key, under its lock."""
+        path = self.root / f"{key}.npy"
+        with locked(Path(str(path) + ".lock")):
+            for leftover in (path, path.with_suffix(".json")):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(path.with_suffix(".parts"), ignore_errors=True)
+
+
+_OPENED: dict[Path, tuple[tuple, np.ndarray]] = {}
+
+
+def _opened(path: Path, shard_size: int) -> np.ndarray:
+    """The features stored at ``path``, opened once per process and shared by every later
+    call (opened again when the file was replaced): memory-mapped when float32, one float32
+    copy in memory when float16."""
+    path = path.resolve()
+    stat = path.stat()
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if path in _OPENED and _OPENED[path][0] == stamp:
+        return _OPENED[path][1]
+    features = np.load(path, mmap_mode="r")
+    if features.dtype != np.float32:
+        out = np.empty(features.shape, dtype=np.float32)  # float16 on disk: one float32 copy in memory
+        for start in range(0, len(out), shard_size):
+            out[start:start + shard_size] = features[start:start + shard_size]
+        out.setflags(write=False)
+        features = out
+    _OPENED[path] = (stamp, features)
+    return features
+
+
+def storage_dtype(backbone: Plugin) -> str:
+    """The dtype features of ``backbone`` are stored in: its ``features_dtype`` (default float32)."""
+    dtype = str(getattr(backbone.obj, "features_dtype", "float32"))
+    if dtype not in ("float32", "float16"):
+        raise LbalError(f"backbone '{backbone.spec.display}': features_dtype must be float32 or float16, got {dtype!r}")
+    return dtype
+
+
+def _items(images, start: int, stop: int):
+    """Items ``start:stop`` of ``images``: a slice of an array, else a lazy view."""
+    return images[start:stop] if isinstance(images, np.ndarray) else _View(images, start, stop)
+
+
+class _View(Sequence):
+    """Items ``start:stop`` of an index-able collection (e.g. a torch Dataset), not copied."""
+
+    def __init__(self, items, start: int, stop: int):
+        self.items, self.start, self.stop = items, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, index: int):
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.items[self.start + index % len(self)]
+
+
+def _checked(features: np.ndarray, count: int, where: str) -> np.ndarray:
+    if features.ndim != 2 or len(features) != count:
+        raise LbalError(f"{where}: expected features of shape [{count}, D], got {list(features.shape)}")
+    if not np.isfinite(features).all():
+        bad = int((~np.isfinite(features).all(axis=1)).sum())
+        raise LbalError(f"{where}: {bad} feature vector(s) contain NaN or infinite values")
+    return features
+
+
+def _concatenate(out: BinaryIO, shards: list[Path], shape: tuple[int, int], dtype: np.dtype) -> None:
+    """Write the ``.npy`` of the shards stacked, one shard in memory at a time."""
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    for shard in shards:
+        out.write(np.ascontiguousarray(np.load(shard), dtype=dtype).tobytes())

@@ -82,15 +82,20 @@ class Registry:
 
     def create(self, kind: str, name: str, options: dict) -> Any:
         """Build plugin ``name`` with ``options``; bad options give an error naming it."""
-        info = self.get(kind, name)
-        accepted = _keyword_names(info.factory)
-        for key in options:
-            if accepted is not None and key not in accepted:
-                known = f" (options: {', '.join(sorted(accepted))})" if accepted else " (it takes no options)"
-                raise LbalError(f"{kind} '{name}': unknown option '{key}'{did_you_mean(key, accepted) or known}")
-        try:
-            return info.factory(**options)
-        except TypeError as exc:
-            raise LbalError(f"{kind} '{name}': bad options {options}: {exc}") from None
-        except ValueError as exc:
-            raise LbalError(f"{kind} '{name}': {exc}") from None
+        return build(f"{kind} '{name}'", self.get(kind, name).factory, options)
+
+
+def build(what: str, factory: Callable[..., Any], options: dict) -> Any:
+    """``factory(**options)``; an unknown option (with a suggestion) or a rejected value
+    gives an ``LbalError`` starting with ``what`` (e.g. ``sampler 'kmeans'``)."""
+    accepted = _keyword_names(factory)
+    for key in options:
+        if accepted is not None and key not in accepted:
+            known = f" (options: {', '.join(sorted(accepted))})" if accepted else " (it takes no options)"
+            raise LbalError(f"{what}: unknown option '{key}'{did_you_mean(key, accepted) or known}")
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise LbalError(f"{what}: bad options {options}: {exc}") from None
+    except ValueError as exc:
+        raise LbalError(f"{what}: {exc}") from None

@@ -3,20 +3,34 @@
 
 Finished cells (a sound record exists) are skipped, so a killed run resumes where it
 stopped; stored selections are reused too.
+
+The cells to compute are cut into chains, one per dataset × backbone × sampler × seed
+(the selections at every budget, an iterative sampler's steps in order, and their
+evaluations), and an executor (:mod:`lbal_bench.executors`) runs :func:`run_chain` on
+each: in this process, in worker processes, or on a cluster. Every chain reads features
+from the feature cache and writes to the results directory itself, so every executor
+gives the same records in the same place.
 """
 
 from __future__ import annotations
 
+import copy
+import platform
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TypeVar
 
 import numpy as np
 from rich.progress import Progress
 
-from .cells import Cell, Plugin, Selection
-from .contracts import LabelOracle, Pool
+from .cells import Cell, Plugin, Selection, plugin_call
+from .contracts import LabelOracle, Pool, selection_problem
+from .datachecks import checked_labels
 from .errors import LbalError
+from .executors import Executor
+from .executors.local import LocalExecutor
+from .faults import pause_point
 from .features import FeatureCache
 from .provenance import environment, now
 from .store import SCHEMA_VERSION, Record, ResultStore
@@ -24,39 +38,12 @@ from .store import SCHEMA_VERSION, Record, ResultStore
 T = TypeVar("T")
 
 
-def plugin_call(plugin: Plugin, what: str, call: Callable[[], T]) -> T:
-    """Run ``call``; any failure becomes an ``LbalError`` naming the plugin."""
-    try:
-        return call()
-    except LbalError:
-        raise
-    except Exception as exc:
-        raise LbalError(
-            f"{plugin.info.kind} '{plugin.spec.name}' ({plugin.info.distribution}) failed in {what}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-
-
 def check_selection(plugin: Plugin, indices: Any, budget: int, pool: Pool) -> np.ndarray:
     """The sampler's answer as int64 indices, or an error naming the plugin and the fault."""
-    name = f"sampler '{plugin.spec.name}' ({plugin.info.distribution})"
-    indices = np.asarray(indices)
-    if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
-        raise LbalError(f"{name} must return a 1-D array of integer indices, got {indices.dtype} {list(indices.shape)}")
-    indices = indices.astype(np.int64)
-    if len(indices) != budget:
-        raise LbalError(f"{name} returned {len(indices)} indices for a budget of {budget}")
-    size = len(pool.features)
-    outside = indices[(indices < 0) | (indices >= size)]
-    if len(outside):
-        raise LbalError(f"{name} returned index {outside[0]} outside the pool of {size} points")
-    values, counts = np.unique(indices, return_counts=True)
-    if (counts > 1).any():
-        raise LbalError(f"{name} returned index {values[counts > 1][0]} more than once")
-    labeled = np.intersect1d(indices, pool.labeled)
-    if len(labeled):
-        raise LbalError(f"{name} returned already-labeled index {labeled[0]}")
-    return indices
+    problem = selection_problem(indices, budget, pool)
+    if problem:
+        raise LbalError(f"sampler '{plugin.spec.name}' ({plugin.info.distribution}) {problem}")
+    return np.asarray(indices).astype(np.int64)
 
 
 @dataclass
@@ -69,14 +56,63 @@ class RunSummary:
     problems: list[str] = field(default_factory=list)
 
 
-class Runner:
-    """Runs cells against a result store and a feature cache."""
+@dataclass
+class ChainResult:
+    """What computing one chain did; ``error`` is the ``LbalError`` that stopped it."""
 
-    def __init__(self, store: ResultStore, cache: FeatureCache, progress: Progress | None = None, suite: str = ""):
+    selections: int = 0
+    computed: int = 0
+    skipped: int = 0
+    error: LbalError | None = None
+
+
+@dataclass
+class Chain:
+    """One unit of work for an executor: the cells of a chain, where to read and write,
+    and the cells' fingerprints on the submitting machine."""
+
+    store: ResultStore
+    cache: FeatureCache
+    suite: str
+    cells: list[Cell]
+    fingerprints: list[str]
+
+
+def run_chain(chain: Chain) -> ChainResult:
+    """Compute one chain, in whatever process an executor runs it; an ``LbalError`` comes
+    back in the result (the same one line under every executor)."""
+    try:
+        for cell, expected in zip(chain.cells, chain.fingerprints):
+            if cell.fingerprint != expected:
+                raise LbalError(
+                    f"cell {expected} has fingerprint {cell.fingerprint} on {platform.node()}: install the "
+                    "same lbal-bench and plugin versions on every worker as on the submitting machine"
+                )
+        return Runner(chain.store, chain.cache, suite=chain.suite).compute_chain(chain.cells)
+    except LbalError as exc:
+        return ChainResult(error=exc)
+
+
+def _absolute(obj: T) -> T:
+    """A copy of a store or cache with its paths made absolute."""
+    clone = copy.copy(obj)
+    for name, value in vars(obj).items():
+        if isinstance(value, Path):
+            setattr(clone, name, value.resolve())
+    return clone
+
+
+class Runner:
+    """Runs cells against a result store and a feature cache; an executor (default: this
+    process) runs the chains."""
+
+    def __init__(self, store: ResultStore, cache: FeatureCache, progress: Progress | None = None, suite: str = "",
+                 executor: Executor | None = None):
         self.store = store
         self.cache = cache
         self.progress = progress or Progress(disable=True)
         self.suite = suite
+        self.executor = executor or LocalExecutor()
 
     def pending(self, cells: list[Cell]) -> list[Cell]:
         """Cells without a sound record."""
@@ -85,6 +121,7 @@ class Runner:
     def run(self, cells: list[Cell]) -> RunSummary:
         """Compute every cell that has no sound record yet."""
         summary = RunSummary()
+        self.store.prepare()
         todo: list[Cell] = []
         for cell in cells:
             record, problem = self.store.load(cell.fingerprint)
@@ -97,23 +134,59 @@ class Runner:
                 summary.recomputed += 1
             todo.append(cell)
 
-        groups: dict[tuple[str, str], dict[str, list[Cell]]] = {}
+        chains: dict[tuple, list[Cell]] = {}
         for cell in todo:
-            pair = (cell.dataset.spec.display, cell.backbone.spec.display)
-            groups.setdefault(pair, {}).setdefault(cell.selection_key(), []).append(cell)
-        selecting = self.progress.add_task("selection", total=sum(len(g) for g in groups.values()))
+            chain = (cell.dataset.spec.display, cell.backbone.spec.display, cell.sampler.spec.display, cell.seed)
+            chains.setdefault(chain, []).append(cell)
+        if not self.executor.extracts_features:
+            for first in {(c[0].dataset.spec.display, c[0].backbone.spec.display): c[0] for c in chains.values()}.values():
+                self._data(first.dataset, first.backbone)  # extracted here, once, before any chain starts
+        selecting = self.progress.add_task(
+            "selection", total=sum(len({c.selection_key() for c in chain}) for chain in chains.values()))
         evaluating = self.progress.add_task("evaluation", total=len(todo))
-        for selections in groups.values():
-            first = next(iter(selections.values()))[0]
-            data = self._data(first.dataset, first.backbone)
-            for group in selections.values():
-                selection = self._select(group[0], group[0].selection, data)
-                self.progress.advance(selecting)
-                for cell in group:
-                    self._evaluate(cell, selection, data)
-                    summary.computed += 1
-                    self.progress.advance(evaluating)
+        store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
+        jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
+        for result in self.executor.map(run_chain, jobs):
+            if result.error is not None:
+                raise result.error
+            summary.computed += result.computed
+            summary.skipped += result.skipped  # another process finished them meanwhile
+            self.progress.advance(selecting, result.selections)
+            self.progress.advance(evaluating, result.computed + result.skipped)
         return summary
+
+    def compute_chain(self, cells: list[Cell]) -> ChainResult:
+        """Compute ``cells``, one chain (a dataset × backbone × sampler × seed): each selection
+        in budget order (an iterative step after its previous one), then its evaluations."""
+        data = self._data(cells[0].dataset, cells[0].backbone)
+        groups: dict[str, list[Cell]] = {}
+        for cell in cells:
+            groups.setdefault(cell.selection_key(), []).append(cell)
+        result = ChainResult()
+        for group in self._claimed(groups.values()):
+            selection = self._select(group[0], group[0].selection, data)
+            result.selections += 1
+            for cell in group:
+                if self._evaluate(cell, selection, data):
+                    result.computed += 1
+                else:
+                    result.skipped += 1
+        return result
+
+    def _claimed(self, groups: Iterable[list[Cell]]) -> Iterator[list[Cell]]:
+        """The groups of cells sharing a selection, each while this process holds its claim;
+        a group another process is working on comes last (by then it is usually done), so
+        runs sharing a results directory split the work instead of queueing on it."""
+        later = []
+        for group in groups:
+            with self.store.lock(f"{group[0].selection_key()}.group", wait=False) as mine:
+                if mine:
+                    yield group
+                else:
+                    later.append(group)
+        for group in later:
+            with self.store.lock(f"{group[0].selection_key()}.group"):
+                yield group
 
     def _data(self, dataset: Plugin, backbone: Plugin) -> dict:
         splits = {}
@@ -124,11 +197,11 @@ class Runner:
                 nonlocal task
                 if task is None:
                     total = len(dataset.obj.split(_split))
-                    task = self.progress.add_task(f"features {dataset.spec.display}/{_split}", total=total)
+                    task = self.progress.add_task(f"features {dataset.spec.display}/{_split}", total=total, unit="images")
                 self.progress.advance(task, n)
 
             features = plugin_call(backbone, "embed", lambda: self.cache.get(dataset, backbone, split, advance))
-            splits[split] = (features, dataset.obj.split(split).labels.astype(np.int64))
+            splits[split] = (features, checked_labels(dataset, split))
         return {"train": splits["train"], "test": splits["test"], "num_classes": dataset.obj.num_classes}
 
     def _select(self, cell: Cell, selection: Selection, data: dict) -> dict:
@@ -138,6 +211,12 @@ class Runner:
         if stored is not None:
             return stored
         before = self._select(cell, selection.previous, data) if selection.previous else None
+        with self.store.lock(key):  # another process may have stored it meanwhile
+            stored = self.store.load_selection(key)
+            return stored if stored is not None else self._new_selection(cell, selection, key, before, data)
+
+    def _new_selection(self, cell: Cell, selection: Selection, key: str, before: dict | None, data: dict) -> dict:
+        """Run the sampler on top of ``before`` (the previous step, or None), check and store its picks."""
         labeled = before["indices"] if before else np.empty(0, dtype=np.int64)
         features, labels = data["train"]
         sampler = selection.sampler
@@ -151,10 +230,18 @@ class Runner:
         seconds = time.perf_counter() - start
         indices = np.concatenate([labeled, check_selection(sampler, raw, increment, pool)])
         labels_seen = oracle.requests() + (before["labels_seen"] if before else 0)
+        pause_point("select", key)
         self.store.save_selection(key, indices, seconds, labels_seen)
         return {"indices": indices, "seconds": seconds, "labels_seen": labels_seen}
 
-    def _evaluate(self, cell: Cell, selection: dict, data: dict) -> None:
+    def _evaluate(self, cell: Cell, selection: dict, data: dict) -> bool:
+        """Compute and store the cell's record; False when another process stored it meanwhile."""
+        if self.store.load(cell.fingerprint)[0] is not None:
+            return False
+        self._write_record(cell, selection, data)
+        return True
+
+    def _write_record(self, cell: Cell, selection: dict, data: dict) -> None:
         (train_x, train_y), (test_x, test_y) = data["train"], data["test"]
         chosen = selection["indices"]
         rng = np.random.default_rng(cell.seed)
@@ -191,4 +278,5 @@ class Runner:
                 },
             },
         )
+        pause_point("evaluate", cell.fingerprint)
         self.store.write(record)

@@ -20,15 +20,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .atomic import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text, remove_orphans
 from .cells import fingerprint
 from .errors import LbalError
+from .locks import locked
 
 SCHEMA_VERSION = 1
 
@@ -134,11 +136,30 @@ class ResultStore:
         except CorruptRecord as exc:
             return None, str(exc)
 
+    def prepare(self) -> None:
+        """Before a run: make sure the directory can be written (one clear error now, not
+        after hours of work) and delete temp files left in it by killed runs on this host."""
+        for directory in (self.records, self.selections):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                tempfile.TemporaryFile(dir=directory).close()
+            except OSError as exc:
+                raise LbalError(f"cannot write {directory}: {exc.strerror}") from None
+            remove_orphans(directory)
+
+    def lock(self, key: str, wait: bool = True):
+        """A context manager holding the inter-process lock of one unit of work in this
+        directory (a selection, a cell, a group of cells: by its key); it gives False
+        instead of waiting when ``wait`` is False and another process holds it."""
+        return locked(self.root / ".locks" / f"{key}.lock", wait)
+
     def quarantine(self, key: str) -> None:
-        """Move a corrupt record aside (never delete what a user may want to inspect)."""
+        """Move a corrupt record aside (never delete what a user may want to inspect); a
+        record that another process has rewritten soundly meanwhile stays."""
         path = self.record_path(key)
-        if path.exists():
-            os.replace(path, path.with_suffix(".corrupt"))
+        with self.lock(key):
+            if self.load(key)[1] is not None:
+                os.replace(path, path.with_suffix(".corrupt"))
 
     def write(self, record: Record) -> Path:
         """Write ``record`` atomically under its fingerprint."""

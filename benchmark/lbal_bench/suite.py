@@ -238,7 +238,10 @@ def load_suite(path: str | Path) -> Suite:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise LbalError(f"{where}: YAML syntax error: {exc.problem or exc.context}") from None
+        problem = exc.problem or exc.context
+        if exc.context and problem.startswith("but "):  # "expected a single document …, but found another"
+            problem = f"{exc.context}, {problem}"
+        raise LbalError(f"{where}: YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise LbalError(f"{source}: YAML syntax error: {exc}") from None
     if node is None:

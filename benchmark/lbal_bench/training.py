@@ -6,6 +6,7 @@ torch is imported when ``fit_linear`` is called, never at module import.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -54,6 +55,12 @@ def fit_linear(
     With ``standardise`` each dimension is scaled by the mean/std of ``x`` (a zero std
     counts as 1). The initialisation and batch order come from ``seed`` without touching
     torch's global generator; on CPU the result is bit-for-bit reproducible.
+
+    The gradient of the mean cross-entropy and torch's Adam update (default betas and
+    eps) are written out, without autograd or an optimizer object: with the paper's
+    CIFAR batches of 4 a step is a dozen small tensor operations, and autograd's and
+    the optimizer's bookkeeping cost ten times more than the arithmetic
+    (benchmarks/RESULTS.md, "Grid wall time").
     """
     import torch
 
@@ -62,22 +69,35 @@ def fit_linear(
     mean = x.mean(axis=0) if standardise else np.zeros(x.shape[1], np.float32)
     std = x.std(axis=0) if standardise else np.ones(x.shape[1], np.float32)
     std[std == 0] = 1.0
-    inputs = torch.as_tensor((x - mean) / std, dtype=torch.float32, device=device)
-    targets = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = torch.nn.Linear(x.shape[1], num_classes).to(device)
+        model = torch.nn.Linear(x.shape[1], num_classes)
+    # the layer as one [D + 1, C] matrix acting on the inputs with a column of ones
+    weights = torch.cat([model.weight.detach().T, model.bias.detach()[None]]).to(device).contiguous()
+    inputs = torch.as_tensor(np.hstack([(x - mean) / std, np.ones((len(x), 1), np.float32)]), device=device)
+    targets = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
+    minus_one = torch.full((batch_size, 1), -1.0, device=device)
+    first_moment, second_moment = torch.zeros_like(weights), torch.zeros_like(weights)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
     shuffle = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(milestones), gamma=0.1)
-    epoch_lrs = []
-    for _ in range(epochs):
-        epoch_lrs.append(optimizer.param_groups[0]["lr"])
+    epoch_lrs, step = [], 0
+    for epoch in range(epochs):
+        rate = lr * 0.1 ** sum(epoch >= m for m in milestones)  # MultiStepLR, gamma 0.1
+        epoch_lrs.append(rate)
         order = torch.randperm(len(inputs), generator=shuffle).to(device)
-        for batch in order.split(batch_size):
-            optimizer.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(model(inputs[batch]), targets[batch]).backward()
-            optimizer.step()
-        schedule.step()
-    model.eval()
+        shuffled_x, shuffled_y = inputs[order], targets[order, None]
+        for start in range(0, len(order), batch_size):
+            batch_x, batch_y = shuffled_x[start:start + batch_size], shuffled_y[start:start + batch_size]
+            # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch
+            error = torch.softmax(batch_x @ weights, dim=1).scatter_add_(1, batch_y, minus_one[:len(batch_y)])
+            grad = torch.mm(batch_x.T, error).div_(len(batch_y))
+            step += 1
+            first_moment.lerp_(grad, 1 - beta1)
+            second_moment.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = second_moment.sqrt().div_(math.sqrt(1 - beta2**step)).add_(eps)
+            weights.addcdiv_(first_moment, denom, value=-rate / (1 - beta1**step))
+    with torch.no_grad():
+        model.weight.copy_(weights[:-1].T)
+        model.bias.copy_(weights[-1])
+    model = model.to(device).eval()
     return LinearHead(model, mean, std, device, epoch_lrs)

@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..cells import build_grid, expand, select_cells
+from ..executors import make_executor
 from ..features import FeatureCache
 from ..leaderboard import write_leaderboard
 from ..runner import Runner
 from ..store import ResultStore
 from ..suite import load_suite
-from .common import console, err_console, load_registry
+from .common import console, err_console, load_registry, progress_bars
+from .features import parse_options
 
 NAME = "run"
 
@@ -28,6 +29,11 @@ def command(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Feature cache [default: $LBAL_CACHE_DIR or the user cache]."),
     only: List[str] = typer.Option([], "--only", help="Run only cells with KEY=VALUE (dataset, backbone, sampler, evaluator, seed, budget); repeatable."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells still to compute and stop."),
+    executor: str = typer.Option("local", "--executor", help="Where cells run: local, dask, submitit (or an installed executor plugin)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes on this machine (local; dask without --scheduler)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster on this machine)."),
+    slurm_partition: Optional[str] = typer.Option(None, "--slurm-partition", help="Slurm partition (submitit)."),
+    executor_options: List[str] = typer.Option([], "--executor-option", help="KEY=VALUE option of the executor, e.g. timeout_min=600 (submitit); repeatable."),
 ) -> None:
     """Run a suite: every dataset × backbone × sampler × seed × budget × evaluator cell."""
     registry = load_registry()
@@ -45,10 +51,12 @@ def command(
         console.print(f"{len(chosen)} cells: {len(chosen) - len(pending)} done, {len(pending)} to compute")
         return
 
+    given = {"jobs": jobs, "scheduler": scheduler, "slurm_partition": slurm_partition}
+    options = {**{k: v for k, v in given.items() if v is not None}, **parse_options(executor_options, "--executor-option")}
+    runs_on = make_executor(executor, options)
     start = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, disable=not err_console.is_terminal) as progress:
-        summary = Runner(store, FeatureCache(cache_dir), progress, suite.name).run(chosen)
+    with progress_bars() as progress:
+        summary = Runner(store, FeatureCache(cache_dir), progress, suite.name, runs_on).run(chosen)
     for problem in summary.problems:
         err_console.print(f"warning: {problem}", markup=False)
 
@@ -60,3 +68,4 @@ def command(
         f"in {time.perf_counter() - start:.1f} s; results in {store.root}"
     )
     console.print(f"leaderboard: {out} ({len(paths)} files)")
+

@@ -12,7 +12,7 @@ from typing import Iterable
 import pandas as pd
 from tabulate import tabulate
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, remove_orphans
 from ..store import Record
 from .aggregate import (LABEL_MARK, aggregate, heading, histogram_tables, histograms, method_label, method_rows,
                         provenance, tables)
@@ -80,6 +80,8 @@ def write_leaderboard(records: list[Record], out: Path, title: str) -> list[Path
     """Write a board directory: ``leaderboard.md``, ``leaderboard.csv``, ``leaderboard.json``
     (rows, class histograms, provenance per method row) and ``plots/``."""
     out = Path(out)
+    for directory in (out, out / "plots"):
+        remove_orphans(directory)  # temp files of a killed earlier write
     board = aggregate(records)
     vectors = histograms(records)
     plots = write_plots(board, vectors, out / "plots")

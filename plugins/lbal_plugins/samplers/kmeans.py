@@ -41,7 +41,8 @@ class KMeansSampler(KMeansOptions):
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         unlabeled = pool.unlabeled
-        features = np.asarray(pool.features)[unlabeled]
+        # the whole pool is read in place (a memory-mapped cache is not copied)
+        features = pool.features if len(unlabeled) == len(pool.features) else np.asarray(pool.features)[unlabeled]
         centres = self.centroids(features, budget, seed=int(rng.integers(2**31 - 1)))
         return unlabeled[nearest_unique(features, centres)]
 

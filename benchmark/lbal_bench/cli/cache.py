@@ -1,0 +1,60 @@
+"""``lbal-bench cache ls|rm``: list and delete cached features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import LbalError
+from ..features import FeatureCache
+from .common import console
+
+NAME = "cache"
+
+app = typer.Typer(help="List (ls) or delete (rm) cached features.", no_args_is_help=True)
+
+CACHE_DIR = typer.Option(None, "--cache-dir", help="Feature cache [default: $LBAL_CACHE_DIR or the user cache].")
+
+
+@app.command("ls")
+def ls(cache_dir: Optional[Path] = CACHE_DIR) -> None:
+    """List cached features: key, dataset, backbone, split, shape, dtype, size."""
+    cache = FeatureCache(cache_dir)
+    entries = cache.entries()
+    table = Table("key", "dataset", "backbone", "split", "shape", "dtype", "MB", "created")
+    for entry in entries:
+        names = entry.get("names", {})
+        shape = " x ".join(map(str, entry["shape"])) if "shape" in entry else f"partial: {entry.get('partial', '?')} shards"
+        table.add_row(entry["key"], names.get("dataset", "?"), names.get("backbone", "?"), entry.get("split", "?"),
+                      shape, entry.get("dtype", "?"), f"{entry['bytes'] / 1e6:,.1f}", entry.get("created", ""))
+    console.print(table)
+    console.print(f"{len(entries)} entries, {sum(e['bytes'] for e in entries) / 1e6:,.1f} MB in {cache.root}")
+
+
+@app.command("rm")
+def rm(
+    keys: List[str] = typer.Argument(None, help="Keys (or unique key prefixes) from `cache ls`."),
+    all_: bool = typer.Option(False, "--all", help="Delete every entry."),
+    cache_dir: Optional[Path] = CACHE_DIR,
+) -> None:
+    """Delete cached features by key, or all of them."""
+    cache = FeatureCache(cache_dir)
+    known = [e["key"] for e in cache.entries()]
+    if all_:
+        chosen = known
+    elif not keys:
+        raise LbalError("cache rm: name the keys to delete (see `lbal-bench cache ls`) or pass --all")
+    else:
+        chosen = []
+        for key in keys:
+            matches = [k for k in known if k.startswith(key)]
+            if len(matches) != 1:
+                problem = "matches no entry" if not matches else f"matches {len(matches)} entries"
+                raise LbalError(f"cache rm: key '{key}' {problem} in {cache.root}")
+            chosen.append(matches[0])
+    for key in chosen:
+        cache.remove(key)
+    console.print(f"deleted {len(chosen)} entries from {cache.root}")
