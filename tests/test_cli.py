@@ -11,12 +11,8 @@ import numpy as np
 import pandas as pd
 
 from conftest import ROOT, tiny_suite
+from lbal_process import counts
 
-
-def counts(stdout: str) -> tuple[int, int]:
-    match = re.search(r"computed (\d+) cells, (\d+) already done", stdout)
-    assert match, stdout
-    return int(match.group(1)), int(match.group(2))
 
 
 def test_run_writes_records_and_leaderboard(cli, write_suite):

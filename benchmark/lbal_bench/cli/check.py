@@ -5,27 +5,12 @@ from __future__ import annotations
 from typing import List
 
 import typer
-import yaml
 
-from ..errors import LbalError
 from ..testing import TIME_LIMIT, iter_checks
-from .common import console, load_registry
+from .common import console, load_registry, parse_options
 
 NAME = "check"
 
-
-def parse_options(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings as a dict, each VALUE read as YAML (``5``, ``true``, ``[50, 75]``)."""
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise LbalError(f"--option '{item}': expected KEY=VALUE, e.g. --option nredo=5")
-        try:
-            options[key] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise LbalError(f"--option '{item}': the value is not valid YAML") from None
-    return options
 
 
 def command(
@@ -38,7 +23,7 @@ def command(
     rows, speed. Exit status 1 when a check fails."""
     registry = load_registry()
     info = registry.get("sampler", sampler)
-    built = registry.create("sampler", sampler, parse_options(option))
+    built = registry.create("sampler", sampler, parse_options(option, "--option", "nredo=5"))
     results = []
     for r in iter_checks(built, time_limit):  # printed as each finishes: a slow sampler shows progress
         console.print(f"{'pass' if r.passed else 'FAIL'}  {r.name:<14} {r.seconds:6.2f} s  {r.message}", markup=False)

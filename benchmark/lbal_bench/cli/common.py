@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from ..errors import LbalError
 from ..plugins import get_registry
 from ..registry import Registry
 
@@ -34,3 +36,21 @@ def progress_bars() -> Progress:
     stderr, shown only on a terminal."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), RateColumn())
     return Progress(*columns, console=err_console, disable=not err_console.is_terminal)
+
+
+def parse_options(items: list[str], flag: str, example: str = "") -> dict:
+    """``KEY=VALUE`` strings as a dict, each VALUE read as YAML (``5``, ``true``, ``[50, 75]``).
+
+    ``flag`` names the option in errors; ``example`` (e.g. ``nredo=5``) is shown with it.
+    """
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            hint = f", e.g. {flag} {example}" if example else ""
+            raise LbalError(f"{flag} '{item}': expected KEY=VALUE{hint}")
+        try:
+            options[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise LbalError(f"{flag} '{item}': the value is not valid YAML") from None
+    return options

@@ -7,27 +7,15 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-import yaml
 
 from ..cells import Plugin
-from ..errors import LbalError
 from ..features import FeatureCache
 from ..registry import Registry
 from ..suite import PluginSpec
-from .common import console, load_registry, progress_bars
+from .common import console, load_registry, parse_options, progress_bars
 
 NAME = "features"
 
-
-def parse_options(items: list[str], flag: str) -> dict:
-    """``KEY=VALUE`` pairs as options; values are read as YAML (``4`` is a number, ``[a, b]`` a list)."""
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise LbalError(f"{flag} '{item}': expected KEY=VALUE")
-        options[key] = yaml.safe_load(value)
-    return options
 
 
 def build(registry: Registry, kind: str, name: str, options: dict) -> Plugin:

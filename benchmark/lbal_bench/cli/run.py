@@ -16,8 +16,7 @@ from ..leaderboard import write_leaderboard
 from ..runner import Runner
 from ..store import ResultStore
 from ..suite import load_suite
-from .common import console, err_console, load_registry, progress_bars
-from .features import parse_options
+from .common import console, err_console, load_registry, parse_options, progress_bars
 
 NAME = "run"
 
