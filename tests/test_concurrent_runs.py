@@ -38,21 +38,23 @@ def test_two_runs_started_together_compute_every_cell_once(tmp_path, uninterrupt
 def test_a_run_does_other_work_while_another_holds_a_cell_then_waits(tmp_path, uninterrupted):  # noqa: F811
     (tmp_path / "suite.yaml").write_text(yaml.safe_dump(SUITE))
     logs, gate = [tmp_path / "first.log", tmp_path / "second.log"], tmp_path / "go"
-    # the first run stops holding its first selection (random, seed 0, budget 10) ...
-    first = lp.start(*run_args(tmp_path), log=logs[0], env={"LBAL_PAUSE_AT": "select@1", "LBAL_RESUME_WHEN": str(gate)})
-    lp.wait_paused(first, logs[0], "select@1")
-    # ... so the second skips it, computes the next selection (budget 20) and its two
-    # cells, then waits for the first instead of computing the held cells again
+    # the first run stores coreset s0's initial pool and its two cells, then stops holding
+    # its next selection (coreset s0's step to 20) ...
+    first = lp.start(*run_args(tmp_path), log=logs[0], env={"LBAL_PAUSE_AT": "select@2", "LBAL_RESUME_WHEN": str(gate)})
+    lp.wait_paused(first, logs[0], "select@2")
+    # ... so the second computes the chains before it (coreset s1: 4 cells, random's
+    # budget-20 selections: 4 cells), then waits at the held step instead of computing its
+    # two cells again (a run waits for a held group at the end of that group's chain)
     second = lp.start(*run_args(tmp_path), log=logs[1])
     records = tmp_path / "results" / "records"
     deadline = time.monotonic() + 120
-    while len(list(records.glob("*.json"))) < 2 and time.monotonic() < deadline:
+    while len(list(records.glob("*.json"))) < 10 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1)
-    assert len(list(records.glob("*.json"))) == 2 and second.poll() is None
+    assert len(list(records.glob("*.json"))) == 10 and second.poll() is None
     gate.touch()
 
     done = finished([first, second], logs)
     assert sum(computed for computed, _ in done) == CELLS
-    assert all(computed >= 2 for computed, _ in done)  # each did its part
+    assert done[0][0] >= 4 and done[1][0] >= 8  # the rest (random's budget-10 cells) is shared
     lp.assert_same_results(tmp_path, uninterrupted)

@@ -4,12 +4,13 @@
 Finished cells (a sound record exists) are skipped, so a killed run resumes where it
 stopped; stored selections are reused too.
 
-The cells to compute are cut into chains, one per dataset × backbone × sampler × seed
-(the selections at every budget, an iterative sampler's steps in order, and their
-evaluations), and an executor (:mod:`lbal_bench.executors`) runs :func:`run_chain` on
-each: in this process, in worker processes, or on a cluster. Every chain reads features
-from the feature cache and writes to the results directory itself, so every executor
-gives the same records in the same place.
+The cells to compute are cut into chains of work that depends on each other: an
+iterative sampler's steps in budget order for one dataset × backbone × seed, or a
+single-batch sampler's selection at one budget, each with its evaluations. An executor
+(:mod:`lbal_bench.executors`) runs :func:`run_chain` on each: in this process, in worker
+processes, or on a cluster. Every chain reads features from the feature cache and
+writes to the results directory itself, so every executor gives the same records in the
+same place.
 """
 
 from __future__ import annotations
@@ -137,7 +138,13 @@ class Runner:
         chains: dict[tuple, list[Cell]] = {}
         for cell in todo:
             chain = (cell.dataset.spec.display, cell.backbone.spec.display, cell.sampler.spec.display, cell.seed)
+            if not getattr(cell.sampler.obj, "iterative", False):
+                chain += (cell.budget,)  # a single-batch selection depends on nothing else
             chains.setdefault(chain, []).append(cell)
+        # longest first (the iterative chains, then the largest budgets), so that workers
+        # do not end waiting on one long chain started last
+        chains = dict(sorted(chains.items(), key=lambda item: (
+            -len({c.selection_key() for c in item[1]}), -max(c.budget for c in item[1]))))
         if not self.executor.extracts_features:
             for first in {(c[0].dataset.spec.display, c[0].backbone.spec.display): c[0] for c in chains.values()}.values():
                 self._data(first.dataset, first.backbone)  # extracted here, once, before any chain starts
@@ -156,8 +163,8 @@ class Runner:
         return summary
 
     def compute_chain(self, cells: list[Cell]) -> ChainResult:
-        """Compute ``cells``, one chain (a dataset × backbone × sampler × seed): each selection
-        in budget order (an iterative step after its previous one), then its evaluations."""
+        """Compute ``cells``, one chain: each selection in budget order (an iterative step
+        after its previous one), then its evaluations."""
         data = self._data(cells[0].dataset, cells[0].backbone)
         groups: dict[str, list[Cell]] = {}
         for cell in cells:
