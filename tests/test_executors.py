@@ -96,7 +96,9 @@ def test_a_plugin_fault_in_a_worker_is_the_same_one_line_error(cli, use_plugins,
     suite = write_suite(tiny_suite(samplers=["random", "bad_too_few"]))
     result = cli("run", str(suite), "--jobs", "2")
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: sampler 'bad_too_few' (lbal-misbehave) returned 9 indices for a budget of 10"
+    # each budget is its own chain in a worker: whichever fails first is reported
+    assert result.stderr.strip() in {
+        f"error: sampler 'bad_too_few' (lbal-misbehave) returned {b - 1} indices for a budget of {b}" for b in (10, 20, 30)}
 
 
 @pytest.mark.parametrize(
