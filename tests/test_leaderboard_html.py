@@ -1,21 +1,17 @@
 """The static site: built through the CLI, then opened from file:// in headless Chromium
 (tables, images, sorting, paper values, provenance) and compared with a screenshot.
 
-The browser tests need Debian's ``chromium`` and ``chromium-driver``; they are skipped
-without them unless ``LBAL_REQUIRE_BROWSER=1`` (set by .ci/run), which makes them fail.
-Selenium is pointed at the system chromedriver, so it never downloads a driver.
+The browser and the screenshot comparison are tests/browser.py's (skipped without Chromium
+unless ``LBAL_REQUIRE_BROWSER=1``).
 """
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from browser import assert_looks_like, open_browser
 from leaderboard_records import SNAPSHOTS, fixed_records, make_record, write_results
 from lbal_bench.errors import LbalError
 from lbal_bench.leaderboard import write_leaderboard, write_site
@@ -81,25 +77,7 @@ def test_site_without_boards_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Headless Chromium driven through the system chromedriver."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        message = "Chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
-        if os.environ.get("LBAL_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars", "--force-device-scale-factor=1",
-                 f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver = open_browser(tmp_path_factory.mktemp("chromium-profile"), WINDOW)
     yield driver
     driver.quit()
 
@@ -152,16 +130,5 @@ def test_clicking_a_budget_header_sorts_rows_and_provenance_opens(browser, site)
 def test_board_page_looks_like_its_screenshot(browser, site, tmp_path):
     """Pixel comparison with tests/snapshots/leaderboard_page.png (LBAL_UPDATE_SNAPSHOTS=1 rewrites
     it); small anti-aliasing differences pass, a moved table or a missing plot does not."""
-    from PIL import Image
-
     browser.get((site / "fixture" / "index.html").as_uri())
-    shot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
-    if os.environ.get("LBAL_UPDATE_SNAPSHOTS") == "1":
-        shot.save(SCREENSHOT, optimize=True)
-    expected = Image.open(SCREENSHOT).convert("RGB")
-    assert shot.size == expected.size
-    difference = np.abs(np.asarray(shot, dtype=np.int16) - np.asarray(expected, dtype=np.int16)).max(axis=2)
-    changed = float((difference > 16).mean())
-    if changed > 0.005:
-        shot.save(tmp_path / "actual.png")
-        pytest.fail(f"{changed:.2%} of the pixels differ from {SCREENSHOT}; see {tmp_path / 'actual.png'}")
+    assert_looks_like(browser, SCREENSHOT, tmp_path)

@@ -13,6 +13,7 @@ SAMPLERS = ["random", "uniform", "kmeans", "multi_kmeans", "max_entropy", "cores
 REFERENCE = {
     ("dataset", "digits"), ("backbone", "pixels"), *(("sampler", name) for name in SAMPLERS),
     ("evaluator", "knn"), ("evaluator", "linear"), ("evaluator", "coverage"), ("evaluator", "class_histogram"),
+    ("evaluator", "finetune"), ("evaluator", "fixmatch"), ("backbone", "tiny_cnn"),
     *(("dataset", name) for name in ("cifar10", "cifar100", "imagenet", "imagenet_lt", "flowers102", "dtd",
                                      "aircraft", "features", "synthetic")),
     ("backbone", "resnet18"), ("backbone", "resnet50"),

@@ -5,7 +5,8 @@ Plugins use ``hookimpl`` and the contracts re-exported here.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .contracts import Backbone, Dataset, Evaluator, LabelLeakError, LabelOracle, Pool, Sampler, Split
+from .contracts import (Backbone, Dataset, Evaluator, ImageEvaluator, ImageTask, LabelLeakError, LabelOracle, Pool,
+                        Sampler, Split, TrainableBackbone)
 from .errors import LbalError
 from .hookspecs import hookimpl
 
@@ -18,12 +19,15 @@ __all__ = [
     "Backbone",
     "Dataset",
     "Evaluator",
+    "ImageEvaluator",
+    "ImageTask",
     "LabelLeakError",
     "LabelOracle",
     "LbalError",
     "Pool",
     "Sampler",
     "Split",
+    "TrainableBackbone",
     "hookimpl",
     "__version__",
 ]

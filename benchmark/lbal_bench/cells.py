@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from .errors import LbalError
+from .imagetask import image_problem
 from .registry import PluginInfo, Registry
 from .suite import Budget, PluginSpec, Suite, resolve_budget
 
@@ -74,6 +75,11 @@ def _registered_plugin(kind: str, spec_type: type[PluginSpec], spec_json: str) -
 def _build_once(registry: Registry, kind: str, spec_type: type[PluginSpec], spec_json: str) -> Plugin:
     spec = spec_type.model_validate_json(spec_json)
     return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+
+
+def build_plugin(registry: Registry, kind: str, name: str, options: dict) -> Plugin:
+    """Plugin ``name`` of ``kind`` built with ``options`` outside a suite (errors name it)."""
+    return Plugin(PluginSpec(name=name, options=options), registry.get(kind, name), registry.create(kind, name, options))
 
 
 def plugin_call(plugin: Plugin, what: str, call: Callable[[], T]) -> T:
@@ -279,6 +285,10 @@ def expand(grid: Grid) -> list[Cell]:
                 weights_fp = fingerprint(plugin_call(backbone, "fingerprint", backbone.obj.fingerprint))
             except LbalError as exc:
                 raise LbalError(f"{grid.suite.where('backbones', b)}: {exc}") from None
+            for e, evaluator in enumerate(grid.evaluators):
+                problem = plugin_call(dataset, "split", lambda: image_problem(evaluator, dataset, backbone))
+                if problem:
+                    raise LbalError(f"{grid.suite.where('evaluators', e)}: {problem}")
             for i, sampler in enumerate(grid.samplers):
                 selections = _schedules(grid, sampler, budgets, pool_size, grid.suite.where("samplers", i))
                 for seed in grid.suite.seeds:

@@ -113,3 +113,15 @@ def match_state_dict(state: dict, model_state: dict, path: str | Path, arch: str
         under = f" under prefix '{prefix}'" if prefix else ""
         raise LbalError(f"{path}: checkpoint does not match torchvision {arch}{under}: {'; '.join(problems)}")
     return {k: state[prefix + k] if prefix + k in state else v for k, v in wanted.items()}
+
+
+def state_sha256(model) -> str:
+    """SHA-256 of a torch model's state dict (names and tensor bytes): the fingerprint of
+    weights that come from a seeded initialisation rather than a file."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

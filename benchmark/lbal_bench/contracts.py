@@ -154,6 +154,48 @@ class Sampler(Protocol):
 
 
 @runtime_checkable
+class TrainableBackbone(Backbone, Protocol):
+    """A backbone whose network image evaluators (``finetune``, ``fixmatch``) can train.
+
+    ``preprocess(image)`` turns one image of a split into a float tensor ``[C, H, W]``
+    with values in ``[0, 1]`` at the network's input size (resize and crop, no
+    normalisation, so that augmentations work in pixel space); it must be picklable
+    (DataLoader workers call it). ``network()`` returns a fresh ``torch.nn.Module`` with
+    the backbone's weights loaded, mapping a batch ``[B, C, H, W]`` of preprocessed
+    images to features ``[B, D]`` (any input normalisation is its first layer); each
+    call returns a new copy, so training one never changes the backbone.
+    ``fingerprint()["weights"]["kind"] == "random"`` marks a randomly initialised
+    network (fine-tuning then follows the paper's from-scratch recipe).
+    """
+
+    def preprocess(self, image: Any) -> Any:
+        """One image as a float tensor ``[C, H, W]`` in ``[0, 1]``."""
+
+    def network(self) -> Any:
+        """A fresh trainable ``torch.nn.Module``: preprocessed batch → features ``[B, D]``."""
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """What an image evaluator receives: the pool's images, which of them are labeled
+    and their labels, the test split, and the backbone to train.
+
+    ``labels`` holds the labels of ``pool_images[labeled]`` only, in that order: the
+    labels of the other pool points are not in the task (FixMatch uses those images
+    as unlabeled data). ``pool_images`` and ``test_images`` are whatever the dataset's
+    splits hold (an array ``[N, ...]`` or a sequence of PIL images).
+    """
+
+    pool_images: Any
+    labeled: np.ndarray
+    labels: np.ndarray
+    test_images: Any
+    test_labels: np.ndarray
+    num_classes: int
+    backbone: TrainableBackbone = field(repr=False)
+
+
+@runtime_checkable
 class Evaluator(Protocol):
     """An evaluation protocol run on the labeled train features and the test split."""
 
@@ -166,4 +208,17 @@ class Evaluator(Protocol):
         num_classes: int,
         rng: np.random.Generator,
     ) -> dict[str, float]:
+        """Return named metrics in percent, e.g. ``{"top1": 71.3}``."""
+
+
+@runtime_checkable
+class ImageEvaluator(Protocol):
+    """An evaluation protocol that trains on images (``needs_images = True``): it is
+    called with an ``ImageTask`` instead of features. The dataset must hold images and
+    the backbone must be a ``TrainableBackbone``; a suite that pairs it otherwise is
+    refused before anything runs."""
+
+    needs_images: bool
+
+    def evaluate_images(self, task: ImageTask, rng: np.random.Generator) -> dict[str, float]:
         """Return named metrics in percent, e.g. ``{"top1": 71.3}``."""

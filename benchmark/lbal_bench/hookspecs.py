@@ -25,7 +25,8 @@ def lbal_register_samplers(register):
 
 @hookspec
 def lbal_register_backbones(register):
-    """Called once at start-up; register feature extractors (see ``contracts.Backbone``)."""
+    """Called once at start-up; register feature extractors (see ``contracts.Backbone``, and
+    ``contracts.TrainableBackbone`` for one the image evaluators can train)."""
 
 
 @hookspec
@@ -35,4 +36,5 @@ def lbal_register_datasets(register):
 
 @hookspec
 def lbal_register_evaluators(register):
-    """Called once at start-up; register evaluation protocols (see ``contracts.Evaluator``)."""
+    """Called once at start-up; register evaluation protocols (see ``contracts.Evaluator``, and
+    ``contracts.ImageEvaluator`` for one that trains on images)."""

@@ -33,6 +33,7 @@ from .executors import Executor
 from .executors.local import LocalExecutor
 from .faults import pause_point
 from .features import FeatureCache
+from .imagetask import image_task, needs_images
 from .provenance import environment, now
 from .store import SCHEMA_VERSION, Record, ResultStore
 
@@ -253,13 +254,19 @@ class Runner:
         chosen = selection["indices"]
         rng = np.random.default_rng(cell.seed)
         start = time.perf_counter()
-        metrics = plugin_call(
-            cell.evaluator,
-            "evaluate",
-            lambda: cell.evaluator.obj.evaluate(
-                np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng
-            ),
-        )
+        if needs_images(cell.evaluator):  # trains on the images: gets the labels of `chosen` only
+            task = plugin_call(cell.dataset, "split", lambda: image_task(
+                cell.evaluator, cell.dataset, cell.backbone, chosen, train_y[chosen], test_y, data["num_classes"]))
+            metrics = plugin_call(cell.evaluator, "evaluate_images",
+                                  lambda: cell.evaluator.obj.evaluate_images(task, rng))
+        else:
+            metrics = plugin_call(
+                cell.evaluator,
+                "evaluate",
+                lambda: cell.evaluator.obj.evaluate(
+                    np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng
+                ),
+            )
         seconds = time.perf_counter() - start
         record = Record(
             schema_version=SCHEMA_VERSION,

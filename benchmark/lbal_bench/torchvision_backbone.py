@@ -13,6 +13,10 @@ its options are the constructor's:
 - ``batch_size``, ``workers``: the DataLoader's; they do not change the features, so
   they are ``runtime_options`` (left out of cell fingerprints).
 
+It is a ``TrainableBackbone`` (``lbal_bench.contracts``): ``network()`` returns a fresh
+trainable copy (input normalisation included) and ``preprocess`` the transform up to a
+``[0, 1]`` tensor, for the image evaluators (``finetune``, ``fixmatch``).
+
 The constructor only checks its options (cheap); torch and the weights load on first use.
 The fingerprint holds the architecture, the SHA-256 of the weights (of the file, or of
 the initialised tensors for ``random``), the transform and the storage dtype.
@@ -20,14 +24,14 @@ the initialised tensors for ``random``), the transform and the storage dtype.
 
 from __future__ import annotations
 
+import copy
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .checkpoints import match_state_dict, read_state_dict
+from .checkpoints import match_state_dict, read_state_dict, state_sha256
 from .datafiles import sha256_file
 from .errors import LbalError
 from .extraction import extract
@@ -47,8 +51,9 @@ TRANSFORMS: dict[str, dict] = {
 TORCHVISION_PREFIX = "torchvision:"
 
 
-def build_transform(preset: dict) -> Callable[[Any], Any]:
-    """The torchvision transform of a ``TRANSFORMS`` entry: resize, centre crop, tensor, normalise."""
+def build_transform(preset: dict, normalise: bool = True) -> Callable[[Any], Any]:
+    """The torchvision transform of a ``TRANSFORMS`` entry: resize, centre crop, tensor,
+    normalise (unless ``normalise`` is false: then a tensor in ``[0, 1]``)."""
     from torchvision import transforms
 
     steps = []
@@ -56,7 +61,9 @@ def build_transform(preset: dict) -> Callable[[Any], Any]:
         steps.append(transforms.Resize(preset["resize"]))
     if preset["crop"] is not None:
         steps.append(transforms.CenterCrop(preset["crop"]))
-    steps += [transforms.ToTensor(), transforms.Normalize(preset["mean"], preset["std"])]
+    steps.append(transforms.ToTensor())
+    if normalise:
+        steps.append(transforms.Normalize(preset["mean"], preset["std"]))
     return transforms.Compose(steps)
 
 
@@ -153,11 +160,7 @@ class TorchvisionBackbone:
     def _weights_sha256(self) -> str:
         if self._weights_file is not None:
             return sha256_file(self._weights_file)
-        digest = hashlib.sha256()
-        for name, tensor in self.model.state_dict().items():
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return digest.hexdigest()
+        return state_sha256(self.model)
 
     def fingerprint(self) -> dict:
         """Architecture, weights hash, transform and storage dtype (computed once)."""
@@ -175,6 +178,22 @@ class TorchvisionBackbone:
         return {"name": self.arch, "version": 1, "weights": weights,
                 "transform": {"preset": self.transform, **TRANSFORMS[self.transform]},
                 "features_dtype": self.features_dtype}
+
+    @property
+    def preprocess(self) -> Callable[[Any], Any]:
+        """One PIL image → float tensor ``[3, H, W]`` in ``[0, 1]``: the transform without
+        its normalisation, which ``network()`` applies."""
+        return build_transform(TRANSFORMS[self.transform], normalise=False)
+
+    def network(self):
+        """A fresh trainable copy of the network with its weights: a batch of preprocessed
+        images → features before ``fc`` (the transform's normalisation is its first layer)."""
+        import torch
+        from torchvision import transforms
+
+        preset = TRANSFORMS[self.transform]
+        normalise = transforms.Normalize(preset["mean"], preset["std"])
+        return torch.nn.Sequential(normalise, copy.deepcopy(self.model)).train()
 
     def embed(self, images, progress=None) -> np.ndarray:
         """``float32 [N, D]``: the network's pooled features of ``images`` (PIL images)."""

@@ -38,6 +38,12 @@ class LinearHead:
         return np.concatenate(out) if out else np.empty((0, self.model.out_features), np.float32)
 
 
+def step_decay(epoch: int, milestones: Sequence[int]) -> float:
+    """The learning-rate factor of ``epoch`` (from 0) under MultiStepLR with gamma 0.1:
+    ×0.1 for every milestone reached."""
+    return 0.1 ** sum(epoch >= m for m in milestones)
+
+
 def fit_linear(
     x: np.ndarray,
     y: np.ndarray,
@@ -82,7 +88,7 @@ def fit_linear(
     shuffle = torch.Generator().manual_seed(seed)
     epoch_lrs, step = [], 0
     for epoch in range(epochs):
-        rate = lr * 0.1 ** sum(epoch >= m for m in milestones)  # MultiStepLR, gamma 0.1
+        rate = lr * step_decay(epoch, milestones)
         epoch_lrs.append(rate)
         order = torch.randperm(len(inputs), generator=shuffle).to(device)
         shuffled_x, shuffled_y = inputs[order], targets[order, None]

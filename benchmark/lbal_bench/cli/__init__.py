@@ -32,9 +32,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-from . import cache, check, features, leaderboard, plugins, run, submit, validate  # noqa: E402  (each registers its command)
+from . import cache, check, features, leaderboard, plugins, run, select, submit, validate  # noqa: E402  (each registers its command)
 
-for module in (run, validate, plugins, leaderboard, submit, features, check):
+for module in (run, validate, plugins, leaderboard, submit, features, check, select):
     app.command(module.NAME)(module.command)
 app.add_typer(cache.app, name=cache.NAME)
 

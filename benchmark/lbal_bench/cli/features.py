@@ -8,19 +8,11 @@ from typing import List, Optional
 
 import typer
 
-from ..cells import Plugin
+from ..cells import build_plugin
 from ..features import FeatureCache
-from ..registry import Registry
-from ..suite import PluginSpec
 from .common import console, load_registry, parse_options, progress_bars
 
 NAME = "features"
-
-
-
-def build(registry: Registry, kind: str, name: str, options: dict) -> Plugin:
-    """Plugin ``name`` of ``kind`` built with ``options`` (errors name it)."""
-    return Plugin(PluginSpec(name=name, options=options), registry.get(kind, name), registry.create(kind, name, options))
 
 
 def command(
@@ -34,8 +26,8 @@ def command(
 ) -> None:
     """Extract and cache the features of DATASET by BACKBONE (what `run` would, with the same options)."""
     registry = load_registry()
-    data = build(registry, "dataset", dataset, parse_options(dataset_options, "--dataset-option"))
-    model = build(registry, "backbone", backbone, parse_options(backbone_options, "--backbone-option"))
+    data = build_plugin(registry, "dataset", dataset, parse_options(dataset_options, "--dataset-option"))
+    model = build_plugin(registry, "backbone", backbone, parse_options(backbone_options, "--backbone-option"))
     cache = FeatureCache(cache_dir, shard_size=shard_size)
     for split in splits:
         path = cache.path(data, model, split)

@@ -14,9 +14,8 @@ training uses the cached (un-augmented) features, so a cell takes seconds.
 
 from __future__ import annotations
 
-import numpy as np
-
 from lbal_bench import hookimpl
+from lbal_bench.metrics import classification_metrics
 from lbal_bench.training import fit_linear
 
 
@@ -38,12 +37,7 @@ class Linear:
             train_x, train_y, num_classes, seed=int(rng.integers(2**31 - 1)), epochs=self.epochs,
             lr=self.lr, milestones=self.milestones, batch_size=self.batch_size,
         )
-        correct = head.logits(test_x).argmax(axis=1) == test_y
-        top1 = 100.0 * float(correct.mean())
-        if not self.mean_per_class:
-            return {"top1": top1}
-        per_class = [correct[test_y == c].mean() for c in np.unique(test_y)]
-        return {"mean_per_class": 100.0 * float(np.mean(per_class)), "top1": top1}
+        return classification_metrics(head.logits(test_x).argmax(axis=1), test_y, self.mean_per_class)
 
 
 @hookimpl
