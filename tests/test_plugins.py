@@ -9,7 +9,7 @@ import pytest
 
 from conftest import tiny_suite
 
-SAMPLERS = ["random", "uniform", "kmeans", "multi_kmeans", "max_entropy", "coreset", "vaal", "typiclust", "probcover", "usl"]
+SAMPLERS = ["random", "uniform", "uniform_kmeans", "kmeans", "multi_kmeans", "max_entropy", "coreset", "vaal", "typiclust", "probcover", "usl"]
 REFERENCE = {
     ("dataset", "digits"), ("backbone", "pixels"), *(("sampler", name) for name in SAMPLERS),
     ("evaluator", "knn"), ("evaluator", "linear"), ("evaluator", "coverage"), ("evaluator", "class_histogram"),
