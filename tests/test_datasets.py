@@ -264,6 +264,32 @@ def test_features_errors_name_the_file(tmp_path):
     assert str(error.value) == f"dataset 'features': train labels file {tmp_path / 'train.labels.npy'} is missing"
 
 
+@pytest.mark.parametrize("kind", ["npz", "npy", "safetensors"])
+def test_features_without_required_labels_reads_the_labels_there_are(tmp_path, kind):
+    """``require_labels=False`` (select's way): a file's labels are read and checked as
+    always; a file without labels gets -1 for every point."""
+    files = feature_files(tmp_path, kind)
+    labeled = make("features", **files, require_labels=False)
+    assert labeled.split("train").labels.tolist() == [0, 1, 2] * 4 and labeled.num_classes == 3
+    assert labeled.fingerprint() == make("features", **files).fingerprint()
+    features = make("features", **files).split("train").features
+    bare = tmp_path / f"bare.{kind}"
+    if kind == "npy":
+        np.save(bare, features)
+    elif kind == "npz":
+        np.savez(bare, features=features)
+    else:
+        from safetensors.numpy import save_file
+
+        save_file({"features": features}, str(bare))
+    data = make("features", train=str(bare), test=files["test"], require_labels=False)
+    assert data.split("train").labels.tolist() == [-1] * 12 and data.split("test").labels.tolist() == [0, 1, 2] * 2
+    np.savez(bare.with_suffix(".npz"), features=features, labels=np.arange(12) - 1)
+    with pytest.raises(LbalError) as error:
+        make("features", train=str(bare.with_suffix(".npz")), test=files["test"], require_labels=False).split("train")
+    assert str(error.value) == f"{bare.with_suffix('.npz')}: labels must be >= 0, found -1"
+
+
 def test_features_npy_with_nan_is_named_by_row(tmp_path):
     files = feature_files(tmp_path, "npy", n=70000, d=2)  # more rows than one checked block
     features = np.load(files["train"])

@@ -157,6 +157,28 @@ def test_second_select_reuses_the_cached_features_and_checks(cli, folder, monkey
     assert result.exit_code == 0 and "extracted in" in result.stdout.splitlines()[0]
 
 
+def test_cache_rm_all_deletes_the_folder_scans(cli, folder, monkeypatch):
+    """``cache ls`` counts the records of which images a folder holds; ``cache rm --all``
+    deletes them with the features, so the next select checks every image again."""
+    import lbal_bench.imagefolder
+
+    root, truth = folder
+    assert cli("select", str(root), "-n", "4", *TINY).exit_code == 0
+    cache = Path(os.environ["LBAL_CACHE_DIR"])
+    assert cli("cache", "ls").stdout.splitlines()[-1] == (
+        f"1 folder scans (which images `select` can read) in {cache / 'folders'}")
+    result = cli("cache", "rm", "--all")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"deleted 1 entries from {cache / 'features'}",
+                                          f"deleted 1 folder scans from {cache / 'folders'}"]
+    assert list((cache / "folders").iterdir()) == []
+    assert cli("cache", "ls").stdout.splitlines()[-1] == f"0 entries, 0.0 MB in {cache / 'features'}"
+    probed = []
+    monkeypatch.setattr(lbal_bench.imagefolder, "probe", lambda path: probed.append(path))
+    assert cli("select", str(root), "-n", "4", "--force", *TINY).exit_code == 0
+    assert len(probed) == len(truth)
+
+
 @pytest.mark.slow
 def test_later_rounds_continue_from_the_labeled_files(cli, folder):
     root, truth = folder
@@ -233,6 +255,53 @@ def test_an_iterative_plugin_reads_only_the_labels_of_the_labeled_file(cli, use_
     result = cli("select", str(features_file), "-n", "3", "--sampler", "stepper", "--labeled", "nolabels.csv", "--force")
     assert error(result) == ("error: sampler 'stepper' reads the labels of the labeled points: "
                              "give them in a 'label' column of the --labeled file")
+
+
+@pytest.fixture
+def unlabeled(features_file) -> dict[str, Path]:
+    """The points of ``features_file`` without labels: a ``.npy`` alone, and a ``.npz``
+    holding only ``features``."""
+    with np.load(features_file) as data:
+        features = data["features"]
+    np.save(features_file.with_name("embeddings.npy"), features)
+    np.savez(features_file.with_name("only.npz"), features=features)
+    return {"npy": features_file.with_name("embeddings.npy"), "npz": features_file.with_name("only.npz")}
+
+
+@pytest.mark.parametrize("kind", ["npy", "npz"])
+def test_a_features_file_needs_no_labels(cli, features_file, unlabeled, kind):
+    """Select reads no label of the pool: a file without labels gives the picks of the
+    same points with labels; only the number of classes is unknown then."""
+    assert cli("select", str(features_file), "-n", "3", "-o", "labeled.csv").exit_code == 0
+    result = cli("select", str(unlabeled[kind]), "-n", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == "to_label.csv: 3 to label, picked by kmeans from 60 unlabeled"
+    assert rows("to_label.csv") == rows("labeled.csv")
+    assert sorted(int(r["index"]) // 20 for r in rows("to_label.csv")) == [0, 1, 2]  # one per group
+    assert error(cli("select", str(unlabeled[kind]), "-n", "3", "--sampler", "probcover", "-o", "p.csv")) == (
+        "error: sampler 'probcover' (lbal-bench) failed in select: ZeroDivisionError: integer division or modulo "
+        "by zero (the number of classes is unknown here: if the sampler needs it, give --classes N)")
+    result = cli("select", str(unlabeled[kind]), "-n", "3", "--sampler", "probcover", "--classes", "3", "-o", "p.csv")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_benchmark_still_needs_the_labels_of_a_features_file(cli, write_suite, unlabeled):
+    """The same files in a suite are refused: by the features dataset, and, when a suite
+    turns its label check off as select does, by the runner."""
+    def run(**options):
+        suite = write_suite(tiny_suite(datasets=[{"name": "features", "options": options}], samplers=["kmeans"],
+                                       budgets=[3], seeds=[0], evaluators=["coverage"]))
+        return cli("run", str(suite)), suite
+
+    result, suite = run(train=str(unlabeled["npy"]), test=str(unlabeled["npy"]))
+    labels = unlabeled["npy"].with_name("embeddings.labels.npy")
+    assert error(result) == f"error: {suite}:3: dataset 'features': train labels file {labels} is missing"
+    result, suite = run(train=str(unlabeled["npz"]), test=str(unlabeled["npz"]))
+    assert error(result) == f"error: {suite}:3: {unlabeled['npz']}: no array named 'labels' (found features)"
+    result, _ = run(train=str(unlabeled["npy"]), test=str(unlabeled["npy"]), require_labels=False)
+    assert error(result) == ("error: dataset 'features' (train): no labels (num_classes is 0); "
+                             "a benchmark needs the label of every point")
+    assert not list(Path("results").rglob("*.*"))  # no selection, no record
 
 
 def test_contact_sheet_is_one_self_contained_page(cli, folder):

@@ -14,13 +14,16 @@ from .errors import LbalError
 
 def checked_labels(dataset: Plugin, split: str) -> np.ndarray:
     """The int64 labels of ``split``. An ``LbalError`` names the dataset when they are not
-    a 1-D integer array, when a label lies outside ``0..num_classes-1``, or when a class
-    has no example in the train split (the pool), where no sampler could ever label it."""
+    a 1-D integer array, when it has no classes (unlabeled data), when a label lies
+    outside ``0..num_classes-1``, or when a class has no example in the train split (the
+    pool), where no sampler could ever label it."""
     labels = np.asarray(dataset.obj.split(split).labels)
     where = f"dataset '{dataset.spec.display}' ({split})"
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise LbalError(f"{where}: labels must be a 1-D integer array, got {labels.dtype} {list(labels.shape)}")
     classes = int(dataset.obj.num_classes)
+    if len(labels) and classes < 1:
+        raise LbalError(f"{where}: no labels (num_classes is {classes}); a benchmark needs the label of every point")
     outside = labels[(labels < 0) | (labels >= classes)]
     if len(outside):
         raise LbalError(f"{where}: label {outside[0]} is outside 0..{classes - 1} (num_classes is {classes})")

@@ -12,7 +12,8 @@ folder and, for every file with an image suffix, its relative path, size and
 modification time, so the features go through the same feature cache as benchmark
 runs and a file added, removed or edited gives new features. The probe's outcome is
 stored under ``<cache dir>/folders/<hash>.json`` by the same fingerprint, so a second
-``select`` on an unchanged folder neither decodes nor embeds anything.
+``select`` on an unchanged folder neither decodes nor embeds anything; ``lbal-bench
+cache ls`` counts these records and ``cache rm --all`` deletes them.
 """
 
 from __future__ import annotations
@@ -27,13 +28,29 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, remove_orphans
 from .contracts import Split
 from .datafiles import ImageFiles
 from .errors import LbalError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 VERSION = 1  # raise when what the probe accepts changes
+RECORDS = "folders"  # the probe records' folder in the cache directory, beside ``features/``
+
+
+def scan_records(cache_dir: Path) -> list[Path]:
+    """The probe records kept in ``cache_dir``, one per scanned state of a folder."""
+    return sorted((Path(cache_dir) / RECORDS).glob("*.json"))
+
+
+def remove_scan_records(cache_dir: Path) -> int:
+    """Delete every probe record in ``cache_dir`` (and temp files of killed writers);
+    return how many records went. A later scan probes its folder again."""
+    records = scan_records(cache_dir)
+    for record in records:
+        record.unlink(missing_ok=True)
+    remove_orphans(Path(cache_dir) / RECORDS)
+    return len(records)
 
 
 def probe(path: Path) -> str | None:
@@ -85,7 +102,7 @@ class ImageFolder:
             digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         self._fingerprint = {"name": "folder", "version": VERSION, "root": str(self.root),
                              "files": len(candidates), "sha256": digest.hexdigest()}
-        unreadable = self._probed(candidates, Path(cache_dir) / "folders" / f"{digest.hexdigest()[:24]}.json", progress)
+        unreadable = self._probed(candidates, Path(cache_dir) / RECORDS / f"{digest.hexdigest()[:24]}.json", progress)
         bad = dict(unreadable)
         self.paths = [p for p in candidates if p not in bad]
         self.skipped = sorted([*unreadable, *((p, f"not an image ({Path(p).suffix or 'no suffix'})") for p in others)])

@@ -3,9 +3,10 @@
 The steps, each a function the command calls in turn:
 
 - ``open_source``: SOURCE is a folder of images (``lbal_bench.imagefolder``), a
-  features file (the ``features`` dataset plugin) or a registered dataset; its pool is
-  the ``train`` split. CSV files name points by ``path`` (relative to the folder) or
-  ``index`` (into the pool).
+  features file (the ``features`` dataset plugin with ``require_labels=False``: select
+  never reads the pool's labels) or a registered dataset; its pool is the ``train``
+  split. CSV files name points by ``path`` (relative to the folder) or ``index`` (into
+  the pool).
 - ``read_labeled``: the ``--labeled`` CSV files (earlier rounds' output, or any CSV with
   a ``path`` or ``index`` column and an optional ``label`` column).
 - ``pool_features``: the pool's features through the feature cache, as in benchmark runs.
@@ -120,7 +121,8 @@ def open_source(text: str, registry: Registry, options: dict, cache: FeatureCach
     if path.suffix in FEATURE_SUFFIXES:
         if not path.is_file():
             raise LbalError(f"{text}: no such features file")
-        return Source(text, build_plugin(registry, "dataset", "features", {"train": text, "test": text, **options}))
+        options = {"train": text, "test": text, "require_labels": False, **options}
+        return Source(text, build_plugin(registry, "dataset", "features", options))
     if "/" in text or "\\" in text:
         raise LbalError(f"{text}: no such folder or features file ({', '.join(FEATURE_SUFFIXES)})")
     return Source(text, build_plugin(registry, "dataset", text, options))
@@ -208,7 +210,7 @@ def select_points(features: np.ndarray, sampler: Plugin, budget: int, seed: int,
     """The sampler's ``budget`` picks (int64), none of them labeled, checked as the runner
     checks them. Its oracle reveals the ``--labeled`` labels only; a sampler that reads
     every label (``uses_labels``) cannot work here. ``num_classes`` is 0 when unknown (a
-    folder without labels): a sampler failing then is told about ``--classes``."""
+    folder, or a features file without labels): a sampler failing then is told about ``--classes``."""
     name = sampler.spec.name
     if getattr(sampler.obj, "uses_labels", False):
         raise LbalError(f"sampler '{name}' reads the label of every pool point (uses_labels); "

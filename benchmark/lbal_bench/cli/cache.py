@@ -1,4 +1,4 @@
-"""``lbal-bench cache ls|rm``: list and delete cached features."""
+"""``lbal-bench cache ls|rm``: list and delete cached features (and ``select``'s folder scan records)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..errors import LbalError
 from ..features import FeatureCache
+from ..imagefolder import RECORDS, remove_scan_records, scan_records
 from .common import console
 
 NAME = "cache"
@@ -21,7 +22,8 @@ CACHE_DIR = typer.Option(None, "--cache-dir", help="Feature cache [default: $LBA
 
 @app.command("ls")
 def ls(cache_dir: Optional[Path] = CACHE_DIR) -> None:
-    """List cached features: key, dataset, backbone, split, shape, dtype, size."""
+    """List cached features: key, dataset, backbone, split, shape, dtype, size; then how
+    many folder scan records `select` keeps."""
     cache = FeatureCache(cache_dir)
     entries = cache.entries()
     table = Table("key", "dataset", "backbone", "split", "shape", "dtype", "MB", "created")
@@ -32,15 +34,20 @@ def ls(cache_dir: Optional[Path] = CACHE_DIR) -> None:
                       shape, entry.get("dtype", "?"), f"{entry['bytes'] / 1e6:,.1f}", entry.get("created", ""))
     console.print(table)
     console.print(f"{len(entries)} entries, {sum(e['bytes'] for e in entries) / 1e6:,.1f} MB in {cache.root}")
+    records = scan_records(cache.root.parent)
+    if records:
+        console.print(f"{len(records)} folder scans (which images `select` can read) in {cache.root.parent / RECORDS}",
+                      markup=False)
 
 
 @app.command("rm")
 def rm(
     keys: List[str] = typer.Argument(None, help="Keys (or unique key prefixes) from `cache ls`."),
-    all_: bool = typer.Option(False, "--all", help="Delete every entry."),
+    all_: bool = typer.Option(False, "--all", help="Delete every entry, and the folder scan records of "
+                              "`select` (folders/ beside features/)."),
     cache_dir: Optional[Path] = CACHE_DIR,
 ) -> None:
-    """Delete cached features by key, or all of them."""
+    """Delete cached features by key, or all of them and the folder scan records."""
     cache = FeatureCache(cache_dir)
     known = [e["key"] for e in cache.entries()]
     if all_:
@@ -58,3 +65,6 @@ def rm(
     for key in chosen:
         cache.remove(key)
     console.print(f"deleted {len(chosen)} entries from {cache.root}")
+    if all_:
+        removed = remove_scan_records(cache.root.parent)
+        console.print(f"deleted {removed} folder scans from {cache.root.parent / RECORDS}", markup=False)

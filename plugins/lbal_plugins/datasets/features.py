@@ -9,7 +9,11 @@ float type) and ``labels`` (``[N]`` integers from 0):
   with the labels beside it in ``<name>.labels.npy``.
 
 ``num_classes`` (default: the largest label + 1) and ``class_names`` (default: the
-class numbers) are optional. The splits carry features, so the backbone is skipped:
+class numbers) are optional. ``require_labels=False`` accepts files without labels
+(no ``labels`` array, no ``<name>.labels.npy``): their points get label -1, and with no
+labels at all ``num_classes`` is 0. ``lbal-bench select`` reads features files this way
+(it never reads the pool's labels); a benchmark run refuses such a dataset, as it needs
+every label. The splits carry features, so the backbone is skipped:
 name any backbone with a ``label`` that tells the board what made the features, e.g.
 ``backbones: [{name: pixels, label: my_model}]``. The core L2-normalises them. The
 fingerprint hashes both files' content.
@@ -34,11 +38,13 @@ def labels_file(path: Path) -> Path:
     return path.with_name(path.stem + ".labels.npy")
 
 
-def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(features, labels)`` of one file, checked; every problem names the file."""
+def _read(path: Path, require_labels: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(features, labels)`` of one file, checked; every problem names the file. Without
+    ``require_labels`` a file without labels is read with every label -1."""
     try:
         if path.suffix == ".npy":
-            features, labels = np.load(path, mmap_mode="r"), np.load(labels_file(path))
+            features = np.load(path, mmap_mode="r")
+            labels = np.load(labels_file(path)) if require_labels or labels_file(path).is_file() else None
         elif path.suffix == ".npz":
             with np.load(path) as data:
                 arrays = {k: data[k] for k in data.files}
@@ -49,17 +55,21 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except Exception as exc:  # numpy and safetensors raise many kinds on a corrupt file
         raise LbalError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
     if path.suffix != ".npy":
-        missing = [k for k in ("features", "labels") if k not in arrays]
+        required = ("features", "labels") if require_labels else ("features",)
+        missing = [k for k in required if k not in arrays]
         if missing:
             raise LbalError(f"{path}: no array named '{missing[0]}' (found {', '.join(arrays) or 'none'})")
-        features, labels = arrays["features"], arrays["labels"]
+        features, labels = arrays["features"], arrays.get("labels")
     if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
         raise LbalError(f"{path}: features must be a float [N, D] array, got {features.dtype} {list(features.shape)}")
+    given = labels is not None
+    if not given:
+        labels = np.full(len(features), -1, dtype=np.int64)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise LbalError(f"{path}: labels must be a 1-D integer array, got {labels.dtype} {list(labels.shape)}")
     if len(features) != len(labels):
         raise LbalError(f"{path}: {len(features)} feature rows but {len(labels)} labels")
-    if len(labels) and labels.min() < 0:
+    if given and len(labels) and labels.min() < 0:
         raise LbalError(f"{path}: labels must be >= 0, found {labels.min()}")
     for start, block in _blocks(path, features):
         finite = np.isfinite(block).all(axis=1)
@@ -83,10 +93,14 @@ def _blocks(path: Path, features: np.ndarray):
 
 
 class Features:
-    """Precomputed train (pool) and test features with their labels."""
+    """Precomputed train (pool) and test features with their labels (with
+    ``require_labels=False``, labels where the files have them, else -1)."""
+
+    runtime_options = ("require_labels",)  # changes no number (a run refuses missing labels): not in cell fingerprints
 
     def __init__(self, train: str | None = None, test: str | None = None,
-                 num_classes: int | None = None, class_names: list[str] | None = None):
+                 num_classes: int | None = None, class_names: list[str] | None = None,
+                 require_labels: bool = True):
         self.files = {}
         for split, value in (("train", train), ("test", test)):
             if not value:
@@ -96,17 +110,18 @@ class Features:
                 raise ValueError(f"{split} file {path} must end in {', '.join(SUFFIXES)}")
             if not path.is_file():
                 raise ValueError(f"{split} file {path} is missing")
-            if path.suffix == ".npy" and not labels_file(path).is_file():
+            if path.suffix == ".npy" and require_labels and not labels_file(path).is_file():
                 raise ValueError(f"{split} labels file {labels_file(path)} is missing")
             self.files[split] = path
         if class_names is not None and num_classes is not None and len(class_names) != num_classes:
             raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
         self._num_classes = num_classes
         self._class_names = class_names
+        self._require_labels = require_labels
 
     @functools.cached_property
     def _splits(self) -> dict[str, Split]:
-        splits = {split: _read(path) for split, path in self.files.items()}
+        splits = {split: _read(path, self._require_labels) for split, path in self.files.items()}
         (train, _), (test, _) = splits["train"], splits["test"]
         if train.shape[1] != test.shape[1]:
             raise LbalError(f"{self.files['test']}: {test.shape[1]}-dimensional features, "
@@ -138,7 +153,7 @@ class Features:
         hashes = {}
         for split, path in self.files.items():
             hashes[split] = {"file": str(path.resolve()), "sha256": sha256_file(path)}
-            if path.suffix == ".npy":
+            if path.suffix == ".npy" and labels_file(path).is_file():
                 hashes[split]["labels_sha256"] = sha256_file(labels_file(path))
         return {"name": "features", "version": 1, "files": hashes,
                 "num_classes": self.num_classes, "class_names": self.class_names}
