@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import ROOT, tiny_suite
 from lbal_process import counts
-
 
 
 def test_run_writes_records_and_leaderboard(cli, write_suite):
@@ -121,3 +121,13 @@ def test_explicit_default_options_name_the_same_cell(cli, write_suite):
     assert counts(cli("run", str(write_suite(explicit))).stdout) == (0, 4)
     changed = tiny_suite(samplers=[{"name": "kmeans", "options": {"nredo": 5}}], evaluators=["coverage"])
     assert counts(cli("run", str(write_suite(changed))).stdout) == (4, 0)
+
+
+@pytest.mark.parametrize("command, text", [
+    ("run", "Results directory [default: results/<suite name>]."),
+    ("select", "Feature cache [default: $LBAL_CACHE_DIR or the user cache]."),
+])
+def test_help_shows_option_defaults_in_brackets(cli, command, text):
+    result = cli(command, "--help")
+    assert result.exit_code == 0
+    assert text in " ".join(result.stdout.split())  # help text is plain: brackets are not markup

@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: …]" is not rich markup
 )
 
 from . import cache, check, features, leaderboard, plugins, run, select, submit, validate  # noqa: E402  (each registers its command)
