@@ -131,3 +131,17 @@ def test_help_shows_option_defaults_in_brackets(cli, command, text):
     result = cli(command, "--help")
     assert result.exit_code == 0
     assert text in " ".join(result.stdout.split())  # help text is plain: brackets are not markup
+
+
+def test_a_dataset_can_have_its_own_budgets(cli, write_suite):
+    small = {"train_size": 300, "test_size": 50, "dim": 8}
+    own = tiny_suite(budgets=[10], seeds=[0], evaluators=["coverage"],
+                     datasets=["digits", {"name": "synthetic", "options": small, "budgets": [5, 20]}])
+    result = cli("run", str(write_suite(own)))
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv("leaderboard/tiny/leaderboard.csv")
+    assert board.groupby("dataset")["budget"].apply(set).to_dict() == {"digits": {10}, "synthetic": {5, 20}}
+    # written in the suite or in the dataset's entry, a budget is the same cell
+    shared = tiny_suite(budgets=[5, 20], seeds=[0], evaluators=["coverage"],
+                        datasets=[{"name": "synthetic", "options": small}])
+    assert counts(cli("run", str(write_suite(shared))).stdout) == (0, 4)

@@ -245,16 +245,15 @@ def _schedules(grid: Grid, sampler: Plugin, budgets: list[int], pool_size: int, 
     return chain
 
 
-def _check_increasing(grid: Grid, budgets: list[int]) -> None:
+def _check_increasing(grid: Grid, budgets: list[int], written: list[Budget], path: tuple) -> None:
     """Iterative samplers add each budget to the one before: the budgets (as counts) must
-    increase in the order written."""
+    increase in the order written (``written``, at ``path`` in the suite)."""
     if not grid.initial_pools:
         return
     for i in range(1, len(budgets)):
         if budgets[i] <= budgets[i - 1]:
-            written = grid.suite.budgets
             raise LbalError(
-                f"{grid.suite.where('budgets', i)}: budgets must increase for the iterative sampler "
+                f"{grid.suite.where(*path, i)}: budgets must increase for the iterative sampler "
                 f"'{next(iter(grid.initial_pools))}' (each step adds to the one before), but {written[i]!r} "
                 f"({budgets[i]} points) follows {written[i - 1]!r} ({budgets[i - 1]} points)"
             )
@@ -269,16 +268,17 @@ def expand(grid: Grid) -> list[Cell]:
             pool_size = plugin_call(dataset, "split", lambda: len(dataset.obj.split("train")))
         except LbalError as exc:
             raise LbalError(f"{grid.suite.where('datasets', d)}: {exc}") from None
+        written, path = grid.suite.budgets_of(d)
         budgets = []
-        for i, budget in enumerate(grid.suite.budgets):
+        for i, budget in enumerate(written):
             count = resolve_budget(budget, pool_size)
             if count > pool_size:
                 raise LbalError(
-                    f"{grid.suite.where('budgets', i)}: budget {budget} exceeds the pool of dataset "
+                    f"{grid.suite.where(*path, i)}: budget {budget} exceeds the pool of dataset "
                     f"'{dataset.spec.display}' ({pool_size} points)"
                 )
             budgets.append(count)
-        _check_increasing(grid, budgets)
+        _check_increasing(grid, budgets, written, path)
         budgets = sorted(set(budgets))
         for b, backbone in enumerate(grid.backbones):
             try:

@@ -73,6 +73,27 @@ class InitialPool(BaseModel):
         return _check_budget(size)
 
 
+def _check_budgets(budgets: list[Budget] | None) -> list[Budget] | None:
+    for budget in budgets or ():
+        _check_budget(budget)
+    if budgets and len(set(budgets)) != len(budgets):
+        raise ValueError("budgets must not repeat")
+    return budgets
+
+
+class DatasetSpec(PluginSpec):
+    """A dataset reference; its own ``budgets`` replace the suite's for this dataset (the
+    paper's budgets differ per dataset, e.g. Table 10: 10/40/100 labels on CIFAR-10,
+    102/306/408 on Flowers-102)."""
+
+    budgets: list[Budget] | None = Field(default=None, min_length=1)
+
+    @field_validator("budgets")
+    @classmethod
+    def _valid_budgets(cls, budgets: list[Budget] | None) -> list[Budget] | None:
+        return _check_budgets(budgets)
+
+
 class SamplerSpec(PluginSpec):
     """A sampler reference; iterative samplers may name their ``initial_pool``
     (default: ``random`` with the smallest budget's size)."""
@@ -87,11 +108,11 @@ class Suite(BaseModel):
 
     name: str
     description: str = ""
-    datasets: list[PluginSpec] = Field(min_length=1)
+    datasets: list[DatasetSpec] = Field(min_length=1)
     backbones: list[PluginSpec] = Field(min_length=1)
     samplers: list[SamplerSpec] = Field(min_length=1)
     evaluators: list[PluginSpec] = Field(min_length=1)
-    budgets: list[Budget] = Field(min_length=1)
+    budgets: list[Budget] | None = Field(default=None, min_length=1)  # None: every dataset gives its own
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
 
     _source: str = PrivateAttr("suite")
@@ -110,12 +131,19 @@ class Suite(BaseModel):
 
     @field_validator("budgets")
     @classmethod
-    def _check_budgets(cls, budgets: list[Budget]) -> list[Budget]:
-        for budget in budgets:
-            _check_budget(budget)
-        if len(set(budgets)) != len(budgets):
-            raise ValueError("budgets must not repeat")
-        return budgets
+    def _valid_budgets(cls, budgets: list[Budget] | None) -> list[Budget] | None:
+        return _check_budgets(budgets)
+
+    def budgets_of(self, d: int) -> tuple[list[Budget], tuple[str | int, ...]]:
+        """The budgets of dataset ``d`` as written (its own, else the suite's) and their path
+        in the suite (for ``where``); an error naming the dataset when neither gives any."""
+        own = self.datasets[d].budgets
+        if own is not None:
+            return own, ("datasets", d, "budgets")
+        if self.budgets is None:
+            raise LbalError(f"{self.where('datasets', d)}: dataset '{self.datasets[d].display}' has no budgets: "
+                            "give 'budgets' in the suite or in this dataset's entry")
+        return self.budgets, ("budgets",)
 
     @field_validator("seeds")
     @classmethod
