@@ -5,6 +5,7 @@ shards (killed for real), float16 storage, and `lbal-bench cache ls|rm`."""
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -61,6 +62,28 @@ def test_run_embeds_a_cifar_folder_once(tmp_path, cli, write_suite, monkeypatch)
     third = cli("run", str(workers))  # runtime options: same cells, same features
     assert third.exit_code == 0, third.output
     assert "computed 0 cells, 8 already done" in third.stdout
+
+
+def test_moved_data_and_checkpoint_keep_their_features_and_cells(tmp_path, cli, write_suite, monkeypatch):
+    datagen.cifar(tmp_path / "cifar", per_batch=2)
+    datagen.save_checkpoint(datagen.resnet18(), tmp_path / "compress.pth", "compress")
+    first = cli("run", str(write_suite(cifar_suite(tmp_path / "cifar", weights=str(tmp_path / "compress.pth")))))
+    assert "computed 8 cells, 0 already done" in first.stdout, first.output
+
+    def never(*args, **kwargs):
+        raise AssertionError("features were extracted again")
+
+    monkeypatch.setattr(TorchvisionBackbone, "embed", never)
+    (tmp_path / "cifar").rename(tmp_path / "moved")  # the same files elsewhere: the same cells
+    (tmp_path / "compress.pth").rename(tmp_path / "moved" / "weights.pth")
+    moved = write_suite(cifar_suite(tmp_path / "moved", weights=str(tmp_path / "moved" / "weights.pth")), "moved.yaml")
+    second = cli("run", str(moved))
+    assert "computed 0 cells, 8 already done" in second.stdout, second.output
+    batch = tmp_path / "moved" / "cifar-10-batches-py" / "test_batch"
+    data = pickle.loads(batch.read_bytes())
+    data["data"][0, 0] ^= 1  # one pixel changed: other data, so its features are extracted
+    batch.write_bytes(pickle.dumps(data))
+    assert "features were extracted again" in cli("run", str(moved)).stderr
 
 
 def test_features_command_fills_the_cache_run_uses(tmp_path, cli):

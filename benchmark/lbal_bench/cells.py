@@ -53,7 +53,9 @@ class Plugin:
     def config(self) -> dict:
         """The plugin's part of a cell config: its name and every option, defaults included,
         so that changing a plugin's default changes the fingerprint; options the factory
-        lists in ``runtime_options`` (e.g. DataLoader workers) change no number and stay out."""
+        lists in ``runtime_options`` stay out: those that change no number (DataLoader
+        workers) and those that only say where data is (a dataset's ``root``, a backbone's
+        ``weights`` file) when the plugin's own fingerprint identifies it by content."""
         runtime = set(getattr(self.info.factory, "runtime_options", ()))
         options = {**_defaults(self.info.factory), **self.spec.options}
         return {"name": self.spec.name, "options": {k: v for k, v in options.items() if k not in runtime}}

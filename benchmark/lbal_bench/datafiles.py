@@ -148,13 +148,15 @@ class FileDataset:
 
     A subclass sets ``name`` (and ``version``, raised when its reading changes), checks
     what it can cheaply in ``__init__`` (with ``require``) and implements ``load``; the
-    splits are read once, on first use. The fingerprint holds the name, version, root,
-    each split's size and the names and sizes of every image file, plus the content of
-    ``metadata`` (list files, label files).
+    splits are read once, on first use. The fingerprint holds the name, version, each
+    split's size and the names (relative to ``root``) and sizes of every image file, plus
+    the content of ``metadata`` (list files, label files); not ``root`` itself, which is a
+    ``runtime_option``: the same files under another root are the same cells and features.
     """
 
     name = ""
     version = 1
+    runtime_options = ("root",)
 
     def __init__(self, root: str | Path | None):
         if not root:
@@ -193,7 +195,7 @@ class FileDataset:
         images = [p for paths, _ in splits.values() for p in paths]
         owner = f"dataset '{self.name}'"
         return {
-            "name": self.name, "version": self.version, "root": str(self.root.resolve()),
+            "name": self.name, "version": self.version,
             "splits": {name: len(labels) for name, (_, labels) in splits.items()},
             "images": files_digest(self.root, images, owner=owner),
             "metadata": files_digest(self.root, metadata, content=True, owner=owner),

@@ -11,7 +11,9 @@ its options are the constructor's:
 - ``features_dtype``: ``float32`` or ``float16`` storage in the feature cache.
 - ``seed``: the initialisation seed of ``weights: random``.
 - ``batch_size``, ``workers``: the DataLoader's; they do not change the features, so
-  they are ``runtime_options`` (left out of cell fingerprints).
+  they are ``runtime_options`` (left out of cell fingerprints), as is ``weights``: the
+  fingerprint identifies the weights by kind and hash, so a moved checkpoint file keeps
+  its cached features and results.
 
 It is a ``TrainableBackbone`` (``lbal_bench.contracts``): ``network()`` returns a fresh
 trainable copy (input normalisation included) and ``preprocess`` the transform up to a
@@ -76,7 +78,7 @@ class TorchvisionBackbone:
     """A torchvision network with its classification head removed; ``arch`` names it."""
 
     arch = ""
-    runtime_options = ("batch_size", "workers")
+    runtime_options = ("batch_size", "workers", "weights")  # the fingerprint holds the weights' kind and hash
 
     def __init__(
         self,

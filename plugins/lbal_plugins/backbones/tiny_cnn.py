@@ -65,7 +65,7 @@ class Preprocess:
 class TinyCNN:
     """A three-block CNN, random (seeded) or from a checkpoint."""
 
-    runtime_options = ("batch_size",)
+    runtime_options = ("batch_size", "weights")  # the fingerprint holds the weights' kind and hash
 
     def __init__(self, weights: str = "random", seed: int = 0, max_value: float | None = None,
                  size: int | None = None, batch_size: int = 256):

@@ -96,7 +96,9 @@ class Features:
     """Precomputed train (pool) and test features with their labels (with
     ``require_labels=False``, labels where the files have them, else -1)."""
 
-    runtime_options = ("require_labels",)  # changes no number (a run refuses missing labels): not in cell fingerprints
+    # not in cell fingerprints: require_labels changes no number (a run refuses missing
+    # labels), and the files are identified by their content hash, not by where they are
+    runtime_options = ("require_labels", "train", "test")
 
     def __init__(self, train: str | None = None, test: str | None = None,
                  num_classes: int | None = None, class_names: list[str] | None = None,
@@ -152,7 +154,7 @@ class Features:
     def _fingerprint(self) -> dict:
         hashes = {}
         for split, path in self.files.items():
-            hashes[split] = {"file": str(path.resolve()), "sha256": sha256_file(path)}
+            hashes[split] = {"sha256": sha256_file(path)}
             if path.suffix == ".npy" and labels_file(path).is_file():
                 hashes[split]["labels_sha256"] = sha256_file(labels_file(path))
         return {"name": "features", "version": 1, "files": hashes,
