@@ -37,6 +37,17 @@ def tampered_record(cli, suite: Path) -> dict:
     return {"record": str(Path("results/bad/records") / record.name)}
 
 
+def edited_metric(cli, suite: Path) -> dict:
+    """Run the suite, then change one record's metric as a hand edit would."""
+    result = cli("run", str(suite))
+    assert result.exit_code == 0, result.output
+    record = sorted(Path("results/bad/records").glob("*.json"))[0]
+    data = json.loads(record.read_text())
+    data["metrics"] = {name: 100.0 for name in data["metrics"]}
+    record.write_text(json.dumps(data, indent=2))
+    return {"record": str(Path("results/bad/records") / record.name)}
+
+
 def features_files(cli, suite: Path) -> dict:
     """A features dataset whose train file has one label fewer than feature rows."""
     rng = np.random.default_rng(0)
@@ -61,7 +72,7 @@ def checkpoints(cli, suite: Path) -> dict:
     return {}
 
 
-PREPARE = {"tampered_record": tampered_record, "features_files": features_files, "checkpoints": checkpoints}
+PREPARE = {"tampered_record": tampered_record, "edited_metric": edited_metric, "features_files": features_files, "checkpoints": checkpoints}
 
 
 def expected(case: str, suite: Path, filled: dict) -> str:

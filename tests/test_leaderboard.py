@@ -190,12 +190,24 @@ def test_older_schema_is_migrated_or_refused(tmp_path, monkeypatch):
     record = make_record().model_dump()
     old = {**{k: v for k, v in record.items() if k != "display"}, "schema_version": 0, "names": record["display"]}
     path = _write_raw(tmp_path, old)
-    with pytest.raises(store.IncompatibleRecord, match="schema version 0 has no migration to 1$"):
+    with pytest.raises(store.IncompatibleRecord, match=f"schema version 0 has no migration to {store.SCHEMA_VERSION}$"):
         read_record(path)
     monkeypatch.setitem(store.MIGRATIONS, 0, lambda d: {**{k: v for k, v in d.items() if k != "names"},
                                                          "display": d["names"]})
     migrated = read_record(path)
     assert migrated.schema_version == store.SCHEMA_VERSION and migrated.display == record["display"]
+
+
+def test_a_version_1_record_gains_a_checksum_and_later_edits_are_caught(tmp_path):
+    record = {k: v for k, v in make_record().model_dump(mode="json").items() if k != "checksum"}
+    path = _write_raw(tmp_path, {**record, "schema_version": 1})
+    migrated = read_record(path)  # written before checksums: trusted as it was
+    assert migrated.schema_version == 2 and migrated.metrics == record["metrics"]
+    path.write_text(migrated.model_dump_json())
+    assert read_record(path) == migrated
+    path.write_text(migrated.model_copy(update={"metrics": {"top1": 99.0}}).model_dump_json())
+    with pytest.raises(store.CorruptRecord, match="checksum does not match its content \\(record was edited\\)$"):
+        read_record(path)
 
 
 def test_corrupt_record_is_skipped_with_a_warning(cli, tmp_path):

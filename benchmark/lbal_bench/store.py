@@ -6,8 +6,9 @@ Layout of a results directory::
     selections/<selection key>.npz      selected indices (+ timing, labels seen), shared by evaluators
 
 A record is valid when it parses, has the current schema version (older versions are
-migrated when a migration exists), and its fingerprint matches both its file name and
-the hash of its config. Anything else is reported as corrupt and recomputed (the bad
+migrated when a migration exists), its fingerprint matches both its file name and the
+hash of its config, and its checksum matches its content (so a hand-edited metric is
+caught, not shown on the board). Anything else is reported as corrupt and recomputed (the bad
 file is kept beside it as ``*.corrupt``).
 
 Several results directories (runs on other machines, submitted runs) merge into one list
@@ -32,12 +33,23 @@ from .cells import fingerprint
 from .errors import LbalError
 from .locks import locked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+def content_checksum(data: dict) -> str:
+    """The hash of a record's content (a JSON-mode dict), everything but ``checksum`` itself."""
+    return fingerprint({k: v for k, v in data.items() if k != "checksum"})
+
+
+def _add_checksum(data: dict) -> dict:
+    """Version 1 → 2: records gain a checksum; a version 1 record is trusted as it was."""
+    return {**data, "checksum": content_checksum({**data, "schema_version": 2})}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _add_checksum}
 """Upgrades of older records: ``MIGRATIONS[v]`` turns a version ``v`` record (a dict) into
-a version ``v + 1`` one. Version 1 is the first schema, so there is none yet; add one here
-whenever ``SCHEMA_VERSION`` grows, and old results keep their place on the board."""
+a version ``v + 1`` one. Add one here whenever ``SCHEMA_VERSION`` grows, and old results
+keep their place on the board."""
 
 
 class Record(BaseModel):
@@ -54,6 +66,11 @@ class Record(BaseModel):
     selection: dict[str, Any]
     timings: dict[str, float]
     provenance: dict[str, Any]
+    checksum: str = ""  # content_checksum of the rest, set by ResultStore.write
+
+    def sealed(self) -> "Record":
+        """This record with its checksum set."""
+        return self.model_copy(update={"checksum": content_checksum(self.model_dump(mode="json"))})
 
 
 class CorruptRecord(LbalError):
@@ -72,6 +89,8 @@ def check_record(record: Record, name: str | None = None) -> str | None:
         return f"fingerprint {record.fingerprint} does not match the file name"
     if fingerprint(record.config) != record.fingerprint:
         return "fingerprint does not match its config (record was edited)"
+    if record.checksum != content_checksum(record.model_dump(mode="json")):
+        return "checksum does not match its content (record was edited)"
     return None
 
 
@@ -162,9 +181,9 @@ class ResultStore:
                 os.replace(path, path.with_suffix(".corrupt"))
 
     def write(self, record: Record) -> Path:
-        """Write ``record`` atomically under its fingerprint."""
+        """Write ``record`` atomically under its fingerprint, sealed with its checksum."""
         path = self.record_path(record.fingerprint)
-        atomic_write_text(path, record.model_dump_json(indent=2) + "\n")
+        atomic_write_text(path, record.sealed().model_dump_json(indent=2) + "\n")
         return path
 
     # --- selections ------------------------------------------------------------------
