@@ -34,7 +34,7 @@ import pytest
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.cells import build_grid, expand
-from lbal_bench.executors import make_executor
+from lbal_bench.executors import cpu_count, make_executor
 from lbal_bench.features import FeatureCache
 from lbal_bench.plugins import get_registry
 from lbal_bench.runner import Runner
@@ -137,16 +137,29 @@ def test_cifar_grid(benchmark, cache_dir, tmp_path, row):
     out = tmp_path / "results"
     seconds = benchmark.pedantic(run_grid, args=(cells, cache_dir, out, executor, options), rounds=1, iterations=1)
     rows = _results["CIFAR-10-size grid"]
-    figures = {"cells": len(cells), "wall": f"{seconds:.1f} s"}
+    threads = threads_per_process(options)
+    figures = {"cells": len(cells), "wall": f"{seconds:.1f} s", "threads per process": threads}
     if rows:  # the first row run is the baseline (in-process, unless deselected)
         name, baseline = next(iter(rows.items()))
         figures[f"speed-up vs {name}"] = f"{baseline['_seconds'] / seconds:.2f}x"
-        assert outcome(out) == baseline["_outcome"], f"{row}: records differ from those of {name}"
-        figures["records"] = f"equal to {name}'s"
+        # records are equal between executors at the same threads per process; across thread
+        # counts K-means (faiss) can move a pick at a float near-tie, so count what differs
+        same = next((n for n, r in rows.items() if r["_threads"] == threads), None)
+        if same is not None:
+            assert outcome(out) == rows[same]["_outcome"], f"{row}: records differ from those of {same}"
+            figures["records"] = f"equal to {same}'s"
+        mine, theirs = outcome(out), baseline["_outcome"]
+        figures[f"vs {name}: cells with other picks"] = sum(mine[k][1] != theirs[k][1] for k in mine)
+        figures[f"vs {name}: cells with other metrics"] = sum(mine[k][0] != theirs[k][0] for k in mine)
     else:
         figures["feature extraction (cold)"] = f"{extracted:.1f} s"
-    rows[row] = {**figures, **where_time_went(out), "_seconds": seconds, "_outcome": outcome(out)}
+    rows[row] = {**figures, **where_time_went(out), "_seconds": seconds, "_outcome": outcome(out), "_threads": threads}
     benchmark.extra_info.update({k: v for k, v in figures.items()})
+
+
+def threads_per_process(options: dict) -> int:
+    """The CPU threads each process computing cells uses (the executors' ``limit_threads``)."""
+    return max(1, cpu_count() // options["jobs"]) if "jobs" in options else cpu_count()
 
 
 def kmeans_seconds(n: int, k: int = 300, seeds: tuple[int, ...] = (0, 1, 2)) -> float:

@@ -41,7 +41,18 @@ def environment() -> dict:
         "packages": {n: v for n in PACKAGES if (v := _version(n))},
         "git_revision": git_revision(),
         "machine": {"node": platform.node(), "platform": platform.platform(), "processor": platform.machine()},
+        "threads": threads(),
     }
+
+
+def threads() -> dict:
+    """The CPU threads torch and faiss use in this process: K-means and torch results on a
+    CPU can differ in the last bits between thread counts, which can move a pick at a
+    near-tie, so a record says under which it was computed."""
+    import faiss
+    import torch
+
+    return {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()}
 
 
 def now() -> str:
