@@ -12,10 +12,10 @@ import pytest
 
 import datagen
 import lbal_process
-from lbal_bench.cells import Plugin, build_grid, expand
+from lbal_bench.cells import Plugin, build_grid, build_plugin, expand
 from lbal_bench.features import FeatureCache
 from lbal_bench.plugins import get_registry
-from lbal_bench.suite import PluginSpec, load_suite
+from lbal_bench.suite import load_suite
 from lbal_bench.torchvision_backbone import TorchvisionBackbone
 
 BACKBONE = {"name": "resnet18", "options": {"weights": "random", "transform": "cifar10", "workers": 0}}
@@ -35,8 +35,7 @@ def cifar_suite(root, **backbone_options) -> dict:
 
 
 def plugin(kind: str, name: str, **options) -> Plugin:
-    registry = get_registry()
-    return Plugin(PluginSpec(name=name, options=options), registry.get(kind, name), registry.create(kind, name, options))
+    return build_plugin(get_registry(), kind, name, options)
 
 
 def test_run_embeds_a_cifar_folder_once(tmp_path, cli, write_suite, monkeypatch):

@@ -73,15 +73,19 @@ def _registered_plugin(kind: str, spec_type: type[PluginSpec], spec_json: str) -
     return _build_once(get_registry(), kind, spec_type, spec_json)
 
 
+def _build(registry: Registry, kind: str, spec: PluginSpec) -> Plugin:
+    """The plugin ``spec`` names, built from ``registry`` (errors name it)."""
+    return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+
+
 @functools.lru_cache(maxsize=None)
 def _build_once(registry: Registry, kind: str, spec_type: type[PluginSpec], spec_json: str) -> Plugin:
-    spec = spec_type.model_validate_json(spec_json)
-    return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+    return _build(registry, kind, spec_type.model_validate_json(spec_json))
 
 
 def build_plugin(registry: Registry, kind: str, name: str, options: dict) -> Plugin:
     """Plugin ``name`` of ``kind`` built with ``options`` outside a suite (errors name it)."""
-    return Plugin(PluginSpec(name=name, options=options), registry.get(kind, name), registry.create(kind, name, options))
+    return _build(registry, kind, PluginSpec(name=name, options=options))
 
 
 def plugin_call(plugin: Plugin, what: str, call: Callable[[], T]) -> T:
@@ -118,7 +122,7 @@ def build_grid(suite: Suite, registry: Registry) -> Grid:
 
     def build(kind: str, spec: PluginSpec, *where: str | int) -> Plugin:
         try:
-            return Plugin(spec, registry.get(kind, spec.name), registry.create(kind, spec.name, spec.options))
+            return _build(registry, kind, spec)
         except LbalError as exc:
             raise LbalError(f"{suite.where(*where)}: {exc}") from None
 

@@ -50,7 +50,7 @@ from .errors import LbalError
 from .features import FeatureCache
 from .imagefolder import ImageFolder
 from .registry import PluginInfo, Registry
-from .runner import check_selection
+from .runner import check_selection, selection_rng
 from .suite import PluginSpec
 
 FEATURE_SUFFIXES = (".npy", ".npz", ".safetensors")
@@ -225,7 +225,7 @@ def select_points(features: np.ndarray, sampler: Plugin, budget: int, seed: int,
         revealed = labeled.indices
     pool = Pool(features=features, labeled=labeled.indices, num_classes=num_classes,
                 oracle=LabelOracle(labels, revealed))
-    rng = np.random.default_rng([seed, len(labeled.indices) + budget] if len(labeled.indices) else seed)
+    rng = selection_rng(seed, len(labeled.indices) + budget, len(labeled.indices))
     try:
         raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, budget, rng))
     except LbalError as exc:

@@ -40,6 +40,13 @@ from .store import SCHEMA_VERSION, Record, ResultStore
 T = TypeVar("T")
 
 
+def selection_rng(seed: int, total: int, labeled: int) -> np.random.Generator:
+    """The generator of a selection that brings ``labeled`` labeled points to ``total``:
+    ``seed`` itself from scratch; for a step, (seed, total) only, so a resumed chain (or
+    ``lbal-bench select`` on the same labeled set) continues identically."""
+    return np.random.default_rng([seed, total] if labeled else seed)
+
+
 def check_selection(plugin: Plugin, indices: Any, budget: int, pool: Pool) -> np.ndarray:
     """The sampler's answer as int64 indices, or an error naming the plugin and the fault."""
     problem = selection_problem(indices, budget, pool)
@@ -142,10 +149,10 @@ class Runner:
             if not getattr(cell.sampler.obj, "iterative", False):
                 chain += (cell.budget,)  # a single-batch selection depends on nothing else
             chains.setdefault(chain, []).append(cell)
-        # longest first (the iterative chains, then the largest budgets), so that workers
-        # do not end waiting on one long chain started last
+        # longest first (the iterative chains: a selection per budget; then the largest
+        # budgets), so that workers do not end waiting on one long chain started last
         chains = dict(sorted(chains.items(), key=lambda item: (
-            -len({c.selection_key() for c in item[1]}), -max(c.budget for c in item[1]))))
+            -len({c.budget for c in item[1]}), -max(c.budget for c in item[1]))))
         if not self.executor.extracts_features:
             for first in {(c[0].dataset.spec.display, c[0].backbone.spec.display): c[0] for c in chains.values()}.values():
                 self._data(first.dataset, first.backbone)  # extracted here, once, before any chain starts
@@ -230,8 +237,7 @@ class Runner:
         sampler = selection.sampler
         oracle = LabelOracle(labels, labeled, reveal_all=bool(getattr(sampler.obj, "uses_labels", False)))
         pool = Pool(features=features, labeled=labeled, num_classes=data["num_classes"], oracle=oracle)
-        # a step's generator depends on (seed, budget) only, so a resumed chain continues identically
-        rng = np.random.default_rng([cell.seed, selection.budget] if before else cell.seed)
+        rng = selection_rng(cell.seed, selection.budget, len(labeled))
         increment = selection.budget - len(labeled)
         start = time.perf_counter()
         raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, increment, rng))
