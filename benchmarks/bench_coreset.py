@@ -31,8 +31,7 @@ import functools
 import faiss
 import numpy as np
 import pytest
-import torch
-from conftest import clustered_features
+from conftest import clustered_features, one_thread
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.plugins import get_registry
@@ -46,13 +45,9 @@ _original: dict[float, tuple[np.ndarray, float]] = {}  # spread -> (picks, secon
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    torch_threads, faiss_threads = torch.get_num_threads(), faiss.omp_get_max_threads()
-    torch.set_num_threads(1)
-    faiss.omp_set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    faiss.omp_set_num_threads(faiss_threads)
+def single_thread():
+    with one_thread():
+        yield
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,9 +28,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
+from conftest import one_thread
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.cells import build_grid, expand
@@ -170,16 +170,12 @@ def kmeans_seconds(n: int, k: int = 300, seeds: tuple[int, ...] = (0, 1, 2)) -> 
     sampler = get_registry().create("sampler", "kmeans", {})
     empty = np.empty(0, dtype=np.int64)
     times = []
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
+    with one_thread():
         for seed in seeds:
             pool = Pool(features=features, labeled=empty, num_classes=10, oracle=LabelOracle(labels, empty))
             start = time.perf_counter()
             sampler.select(pool, k, np.random.default_rng(seed))
             times.append(time.perf_counter() - start)
-    finally:
-        faiss.omp_set_num_threads(threads)
     return float(np.median(times))
 
 

@@ -38,7 +38,7 @@ import functools
 import faiss
 import numpy as np
 import pytest
-from conftest import clustered_features
+from conftest import clustered_features, one_thread
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.plugins import get_registry
@@ -64,11 +64,9 @@ _rows: dict[str, dict[str, dict]] = {scale: {} for scale in SCALES}  # scale -> 
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(threads)
+def single_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import clustered_features
+from conftest import clustered_features, one_thread
 
 from lbal_bench.training import fit_linear
 
@@ -28,11 +28,9 @@ _rows: dict[str, dict] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def single_thread():
+    with one_thread():
+        yield
     for case, row in _rows.items():
         print(f"\n{case}: " + ", ".join(f"{k} {v}" for k, v in row.items()))
 
