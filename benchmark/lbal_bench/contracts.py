@@ -97,12 +97,18 @@ class LabelOracle:
 
 @dataclass(frozen=True)
 class Pool:
-    """What a sampler sees: the pool's L2-normalised features and what is labeled so far."""
+    """What a sampler sees: the pool's L2-normalised features and what is labeled so far.
+
+    ``info`` starts empty; a sampler may put plain JSON values in it that say how it
+    chose (ProbCover's ``delta`` and the ``purity`` it reached): the runner stores them
+    with the selection and in every record built on it (``selection.info``).
+    """
 
     features: np.ndarray
     labeled: np.ndarray
     num_classes: int
     oracle: LabelOracle = field(repr=False)
+    info: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def unlabeled(self) -> np.ndarray:
@@ -144,6 +150,12 @@ class Sampler(Protocol):
 
     ``uses_labels``: the sampler may read every label of the pool (the board marks it).
     ``iterative``: the sampler builds on the labeled set and is asked for increments.
+    ``cold_start`` (optional, default False): an iterative sampler that can select with
+    nothing labeled (``pool.labeled`` empty), as TypiClust and ProbCover do in their
+    papers. Its chains then start from zero labels unless the suite names an
+    ``initial_pool``; an iterative sampler without it starts from a single-batch
+    sampler's pool and refuses ``initial_pool: none``. Single-batch samplers always
+    select from scratch.
     """
 
     uses_labels: bool
