@@ -192,7 +192,8 @@ class ResultStore:
         return self.selections / f"{key}.npz"
 
     def load_selection(self, key: str) -> dict | None:
-        """``{"indices", "seconds", "labels_seen"}`` of a stored selection, or None."""
+        """``{"indices", "seconds", "labels_seen", "info"}`` of a stored selection, or None;
+        ``info`` is what the sampler said of its choice (``Pool.info``, ``{}`` when nothing)."""
         path = self.selection_path(key)
         try:
             with np.load(path) as data:
@@ -200,14 +201,17 @@ class ResultStore:
                     "indices": data["indices"].astype(np.int64),
                     "seconds": float(data["seconds"]),
                     "labels_seen": int(data["labels_seen"]),
+                    "info": json.loads(str(data["info"])) if "info" in data.files else {},
                 }
         except (FileNotFoundError, OSError, KeyError, ValueError):
             return None
 
-    def save_selection(self, key: str, indices: np.ndarray, seconds: float, labels_seen: int) -> Path:
-        """Store a selection atomically."""
+    def save_selection(self, key: str, indices: np.ndarray, seconds: float, labels_seen: int,
+                       info: dict | None = None) -> Path:
+        """Store a selection atomically (``info``: plain JSON data, see ``Pool.info``)."""
         buffer = io.BytesIO()
-        np.savez(buffer, indices=indices.astype(np.int64), seconds=seconds, labels_seen=labels_seen)
+        np.savez(buffer, indices=indices.astype(np.int64), seconds=seconds, labels_seen=labels_seen,
+                 info=json.dumps(info or {}, sort_keys=True))
         path = self.selection_path(key)
         atomic_write(path, lambda out: out.write(buffer.getvalue()))
         return path
