@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lbal_bench.cells import fingerprint
+from lbal_bench.plugin_handle import fingerprint
 from lbal_bench.store import SCHEMA_VERSION, Record, ResultStore
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

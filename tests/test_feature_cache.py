@@ -12,7 +12,8 @@ import pytest
 
 import datagen
 import lbal_process
-from lbal_bench.cells import Plugin, build_grid, build_plugin, expand
+from lbal_bench.cells import build_grid, expand
+from lbal_bench.plugin_handle import Plugin, build_plugin
 from lbal_bench.features import FeatureCache
 from lbal_bench.plugins import get_registry
 from lbal_bench.suite import load_suite

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import Plugin
+from .plugin_handle import Plugin
 from .errors import LbalError
 
 

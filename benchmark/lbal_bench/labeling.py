@@ -43,14 +43,15 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_write_text
-from .cells import Plugin, build_plugin, plugin_call
 from .compute import nearest
-from .contracts import LabelLeakError, LabelOracle, Pool
+from .contracts import LabelLeakError
 from .errors import LbalError
 from .features import FeatureCache
 from .imagefolder import ImageFolder
+from .plugin_handle import Plugin, build_plugin, plugin_call
 from .registry import PluginInfo, Registry
-from .runner import check_selection, selection_rng
+from .sampling import run_sampler
+from .schedule import selection_rng
 from .suite import PluginSpec
 
 FEATURE_SUFFIXES = (".npy", ".npz", ".safetensors")
@@ -223,11 +224,9 @@ def select_points(features: np.ndarray, sampler: Plugin, budget: int, seed: int,
     if labeled.labels is not None:
         labels[labeled.indices] = labeled.labels
         revealed = labeled.indices
-    pool = Pool(features=features, labeled=labeled.indices, num_classes=num_classes,
-                oracle=LabelOracle(labels, revealed))
     rng = selection_rng(seed, len(labeled.indices) + budget, len(labeled.indices))
     try:
-        raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, budget, rng))
+        return run_sampler(sampler, features, labels, labeled.indices, num_classes, budget, rng, revealed).indices
     except LbalError as exc:
         if isinstance(exc.__cause__, LabelLeakError):
             raise LbalError(f"sampler '{name}' reads the labels of the labeled points: "
@@ -236,7 +235,6 @@ def select_points(features: np.ndarray, sampler: Plugin, budget: int, seed: int,
             raise LbalError(f"{exc} (the number of classes is unknown here: if the sampler needs it, "
                             "give --classes N)") from exc.__cause__
         raise
-    return check_selection(sampler, raw, budget, pool)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,17 @@ class Registry:
             )
             raise LbalError(f"unknown {kind} '{name}'{hint}") from None
 
+    def default_for(self, kind: str, role: str) -> str | None:
+        """The plugin of ``kind`` that declares itself the default for ``role`` (registered
+        with ``default_for=[role]``, e.g. the initial-pool sampler), None when none does;
+        two that both declare it are an error naming both, so the choice is never silent."""
+        found = [n for n in self.names(kind) if role in self._plugins[kind][n].meta.get("default_for", ())]
+        if len(found) > 1:
+            first, second = (self._plugins[kind][n] for n in found[:2])
+            raise LbalError(f"{kind}s '{first.name}' ({first.distribution}) and '{second.name}' "
+                            f"({second.distribution}) both declare themselves the default {role}")
+        return found[0] if found else None
+
     def create(self, kind: str, name: str, options: dict) -> Any:
         """Build plugin ``name`` with ``options``; bad options give an error naming it."""
         return build(f"{kind} '{name}'", self.get(kind, name).factory, options)

@@ -17,42 +17,28 @@ from __future__ import annotations
 
 import copy
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, TypeVar
 
 import numpy as np
 from rich.progress import Progress
 
-from .cells import Cell, Plugin, Selection, plugin_call
-from .contracts import LabelOracle, Pool, selection_problem
+from .cells import Cell
 from .datachecks import checked_labels
 from .errors import LbalError
+from .evaluation import evaluate
 from .executors import Executor
 from .executors.local import LocalExecutor
 from .faults import pause_point
 from .features import FeatureCache
-from .imagetask import image_task, needs_images
+from .plugin_handle import Plugin, plugin_call
 from .provenance import environment, now
+from .sampling import run_sampler
+from .schedule import Selection
 from .store import SCHEMA_VERSION, Record, ResultStore
 
 T = TypeVar("T")
-
-
-def selection_rng(seed: int, total: int, labeled: int) -> np.random.Generator:
-    """The generator of a selection that brings ``labeled`` labeled points to ``total``:
-    ``seed`` itself from scratch; for a step, (seed, total) only, so a resumed chain (or
-    ``lbal-bench select`` on the same labeled set) continues identically."""
-    return np.random.default_rng([seed, total] if labeled else seed)
-
-
-def check_selection(plugin: Plugin, indices: Any, budget: int, pool: Pool) -> np.ndarray:
-    """The sampler's answer as int64 indices, or an error naming the plugin and the fault."""
-    problem = selection_problem(indices, budget, pool)
-    if problem:
-        raise LbalError(f"sampler '{plugin.spec.name}' ({plugin.info.distribution}) {problem}")
-    return np.asarray(indices).astype(np.int64)
 
 
 @dataclass
@@ -146,7 +132,7 @@ class Runner:
         chains: dict[tuple, list[Cell]] = {}
         for cell in todo:
             chain = (cell.dataset.spec.display, cell.backbone.spec.display, cell.sampler.spec.display, cell.seed)
-            if not getattr(cell.sampler.obj, "iterative", False):
+            if not cell.sampler.flag("iterative"):
                 chain += (cell.budget,)  # a single-batch selection depends on nothing else
             chains.setdefault(chain, []).append(cell)
         # longest first (the iterative chains: a selection per budget; then the largest
@@ -234,19 +220,13 @@ class Runner:
         """Run the sampler on top of ``before`` (the previous step, or None), check and store its picks."""
         labeled = before["indices"] if before else np.empty(0, dtype=np.int64)
         features, labels = data["train"]
-        sampler = selection.sampler
-        oracle = LabelOracle(labels, labeled, reveal_all=bool(getattr(sampler.obj, "uses_labels", False)))
-        pool = Pool(features=features, labeled=labeled, num_classes=data["num_classes"], oracle=oracle)
-        rng = selection_rng(cell.seed, selection.budget, len(labeled))
-        increment = selection.budget - len(labeled)
-        start = time.perf_counter()
-        raw = plugin_call(sampler, "select", lambda: sampler.obj.select(pool, increment, rng))
-        seconds = time.perf_counter() - start
-        indices = np.concatenate([labeled, check_selection(sampler, raw, increment, pool)])
-        labels_seen = oracle.requests() + (before["labels_seen"] if before else 0)
+        picks = run_sampler(selection.sampler, features, labels, labeled, data["num_classes"], selection.increment,
+                            selection.rng(cell.seed))
+        indices = np.concatenate([labeled, picks.indices])
+        labels_seen = picks.labels_seen + (before["labels_seen"] if before else 0)
         pause_point("select", key)
-        self.store.save_selection(key, indices, seconds, labels_seen)
-        return {"indices": indices, "seconds": seconds, "labels_seen": labels_seen}
+        self.store.save_selection(key, indices, picks.seconds, labels_seen, picks.info)
+        return {"indices": indices, "seconds": picks.seconds, "labels_seen": labels_seen, "info": picks.info}
 
     def _evaluate(self, cell: Cell, selection: dict, data: dict) -> bool:
         """Compute and store the cell's record; False when another process stored it meanwhile."""
@@ -256,35 +236,21 @@ class Runner:
         return True
 
     def _write_record(self, cell: Cell, selection: dict, data: dict) -> None:
-        (train_x, train_y), (test_x, test_y) = data["train"], data["test"]
         chosen = selection["indices"]
-        rng = np.random.default_rng(cell.seed)
-        start = time.perf_counter()
-        if needs_images(cell.evaluator):  # trains on the images: gets the labels of `chosen` only
-            task = plugin_call(cell.dataset, "split", lambda: image_task(
-                cell.evaluator, cell.dataset, cell.backbone, chosen, train_y[chosen], test_y, data["num_classes"]))
-            metrics = plugin_call(cell.evaluator, "evaluate_images",
-                                  lambda: cell.evaluator.obj.evaluate_images(task, rng))
-        else:
-            metrics = plugin_call(
-                cell.evaluator,
-                "evaluate",
-                lambda: cell.evaluator.obj.evaluate(
-                    np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng
-                ),
-            )
-        seconds = time.perf_counter() - start
+        metrics, seconds = evaluate(cell.evaluator, cell.dataset, cell.backbone, chosen, data,
+                                    np.random.default_rng(cell.seed))
         record = Record(
             schema_version=SCHEMA_VERSION,
             fingerprint=cell.fingerprint,
             config=cell.config(),
             display=cell.display(),
-            uses_labels=bool(getattr(cell.sampler.obj, "uses_labels", False)),
+            uses_labels=cell.selection.uses_labels,
             metrics={k: (float(v) if np.isscalar(v) else list(v)) for k, v in metrics.items()},
             selection={
                 "file": str(self.store.selection_path(cell.selection_key()).relative_to(self.store.root)),
                 "count": int(len(chosen)),
                 "labels_seen": selection["labels_seen"],
+                **({"info": selection["info"]} if selection.get("info") else {}),
             },
             timings={"selection_s": selection["seconds"], "evaluation_s": seconds},
             provenance={

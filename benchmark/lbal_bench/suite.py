@@ -12,7 +12,7 @@ import os
 import re
 import typing
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -94,11 +94,23 @@ class DatasetSpec(PluginSpec):
         return _check_budgets(budgets)
 
 
-class SamplerSpec(PluginSpec):
-    """A sampler reference; iterative samplers may name their ``initial_pool``
-    (default: ``random`` with the smallest budget's size)."""
+NO_INITIAL_POOL = "none"
 
-    initial_pool: InitialPool | None = None
+
+class SamplerSpec(PluginSpec):
+    """A sampler reference; iterative samplers may name their ``initial_pool``, or say
+    ``initial_pool: none`` (also written ``0``) to start from zero labels (the default
+    for samplers that declare ``cold_start``; :mod:`lbal_bench.schedule`)."""
+
+    initial_pool: InitialPool | Literal["none"] | None = None
+
+    @field_validator("initial_pool", mode="before")
+    @classmethod
+    def _no_pool(cls, value: Any) -> Any:
+        if value == 0 or value == "0" or (isinstance(value, dict) and value.get("size") in (0, "0")
+                                          and set(value) <= {"size", "sampler"}):
+            return NO_INITIAL_POOL
+        return value
 
 
 class Suite(BaseModel):
@@ -160,13 +172,6 @@ class Suite(BaseModel):
         if repeated:
             raise ValueError(f"'{repeated[0]}' appears twice: give one a distinct 'label'")
         return specs
-
-
-def resolve_budget(budget: Budget, pool_size: int) -> int:
-    """An absolute count for ``budget`` (a count or a percentage of the pool)."""
-    if isinstance(budget, str):
-        return max(1, round(float(PERCENT.match(budget).group(1)) / 100 * pool_size))
-    return budget
 
 
 # --- loading -------------------------------------------------------------------------

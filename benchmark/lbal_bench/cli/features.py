@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..cells import build_plugin
+from ..plugin_handle import build_plugin
 from ..features import FeatureCache
 from .common import console, load_registry, parse_options, progress_bars
 

@@ -9,13 +9,11 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..cells import build_grid, expand, select_cells
+from .. import api
 from ..executors import make_executor
 from ..features import FeatureCache
-from ..leaderboard import write_leaderboard
 from ..runner import Runner
 from ..store import ResultStore
-from ..suite import load_suite
 from .common import console, err_console, load_registry, parse_options, progress_bars
 
 NAME = "run"
@@ -35,13 +33,10 @@ def command(
     executor_options: List[str] = typer.Option([], "--executor-option", help="KEY=VALUE option of the executor, e.g. timeout_min=600 (submitit); repeatable."),
 ) -> None:
     """Run a suite: every dataset × backbone × sampler × seed × budget × evaluator cell."""
-    registry = load_registry()
-    suite = load_suite(suite_file)
-    cells = expand(build_grid(suite, registry))
-    chosen = select_cells(cells, only)
-    store = ResultStore(out or Path("results") / suite.name)
+    load_registry()
+    suite, _cells, chosen = api.plan(suite_file, only)
     if dry_run:
-        pending = Runner(store, FeatureCache(cache_dir)).pending(chosen)
+        pending = Runner(ResultStore(out or Path("results") / suite.name), FeatureCache(cache_dir)).pending(chosen)
         table = Table("dataset", "backbone", "sampler", "seed", "budget", "evaluator", "fingerprint")
         for c in pending:
             d = c.display()
@@ -55,16 +50,11 @@ def command(
     runs_on = make_executor(executor, options)
     start = time.perf_counter()
     with progress_bars() as progress:
-        summary = Runner(store, FeatureCache(cache_dir), progress, suite.name, runs_on).run(chosen)
-    for problem in summary.problems:
+        result = api.run(suite, out, board=board, cache_dir=cache_dir, only=only, executor=runs_on, progress=progress)
+    for problem in result.summary.problems:
         err_console.print(f"warning: {problem}", markup=False)
-
-    records = [r for c in cells if (r := store.load(c.fingerprint)[0]) is not None]
-    out = board or Path("leaderboard") / suite.name
-    paths = write_leaderboard(records, out, suite.name)
     console.print(
-        f"{suite.name}: computed {summary.computed} cells, {summary.skipped} already done, "
-        f"in {time.perf_counter() - start:.1f} s; results in {store.root}"
+        f"{suite.name}: computed {result.summary.computed} cells, {result.summary.skipped} already done, "
+        f"in {time.perf_counter() - start:.1f} s; results in {result.results}"
     )
-    console.print(f"leaderboard: {out} ({len(paths)} files)")
-
+    console.print(f"leaderboard: {result.board} ({len(result.board_files)} files)")

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..cells import build_plugin
+from ..plugin_handle import build_plugin
 from ..errors import LbalError
 from ..features import FeatureCache
 from ..labeling import (choose_backbone, cell_members, open_source, pick_clusters, pool_features,

@@ -49,4 +49,5 @@ class KMeansSampler(KMeansOptions):
 
 @hookimpl
 def lbal_register_samplers(register):
-    register("kmeans", KMeansSampler, description="nearest point to each of k = budget K-means centres (paper)")
+    register("kmeans", KMeansSampler, description="nearest point to each of k = budget K-means centres (paper)",
+             default_for=["select"])  # the paper's advice: what `lbal-bench select` uses unless told

@@ -24,4 +24,5 @@ class RandomSampler:
 
 @hookimpl
 def lbal_register_samplers(register):
-    register("random", RandomSampler, description="uniformly random points")
+    register("random", RandomSampler, description="uniformly random points",
+             default_for=["initial_pool"])  # iterative samplers without a cold start begin here

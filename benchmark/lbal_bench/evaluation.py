@@ -1,22 +1,21 @@
-"""What an image evaluator (``needs_images = True``) needs from a cell: a dataset that
-holds images and a backbone with a trainable network; the check that says so in one
-line, and the ``ImageTask`` the runner hands the evaluator.
+"""Evaluating a selection: a feature evaluator on the labeled train features, or an
+image evaluator (``needs_images = True``) on an ``ImageTask``.
 
-The check runs when a suite is expanded (so ``lbal-bench validate`` and ``run`` refuse
-the pairing before any work) and again when a task is built.
+An image evaluator needs a dataset that holds images and a backbone with a trainable
+network; :func:`image_problem` says so in one line when a suite is expanded (so
+``lbal-bench validate`` and ``run`` refuse the pairing before any work) and again when a
+task is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
 
 import numpy as np
 
 from .contracts import ImageTask
 from .errors import LbalError
-
-if TYPE_CHECKING:
-    from .cells import Plugin
+from .plugin_handle import Plugin, plugin_call
 
 
 def needs_images(evaluator: Plugin) -> bool:
@@ -57,3 +56,20 @@ def image_task(evaluator: Plugin, dataset: Plugin, backbone: Plugin, labeled: np
         num_classes=num_classes,
         backbone=backbone.obj,
     )
+
+
+def evaluate(evaluator: Plugin, dataset: Plugin, backbone: Plugin, chosen: np.ndarray, data: dict,
+             rng: np.random.Generator) -> tuple[dict, float]:
+    """The metrics of ``evaluator`` on the selection ``chosen`` and the seconds it took;
+    ``data`` holds the ``train``/``test`` ``(features, labels)`` and ``num_classes``. An
+    image evaluator gets the labels of ``chosen`` only."""
+    (train_x, train_y), (test_x, test_y) = data["train"], data["test"]
+    start = time.perf_counter()
+    if needs_images(evaluator):
+        task = plugin_call(dataset, "split", lambda: image_task(
+            evaluator, dataset, backbone, chosen, train_y[chosen], test_y, data["num_classes"]))
+        metrics = plugin_call(evaluator, "evaluate_images", lambda: evaluator.obj.evaluate_images(task, rng))
+    else:
+        metrics = plugin_call(evaluator, "evaluate", lambda: evaluator.obj.evaluate(
+            np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng))
+    return metrics, time.perf_counter() - start
