@@ -9,8 +9,11 @@ import pytest
 
 from conftest import tiny_suite
 
-SAMPLERS = ["random", "uniform", "uniform_kmeans", "kmeans", "multi_kmeans", "max_entropy", "coreset", "vaal", "typiclust", "probcover", "usl"]
+SAMPLERS = ["random", "uniform", "uniform_kmeans", "kmeans", "multi_kmeans", "max_entropy", "coreset", "vaal", "typiclust",
+            "probcover", "usl", "maxherding", "uherding", "activeft", "dcom", "margin", "least_confidence", "badge"]
+EXECUTORS = {("executor", name) for name in ("local", "dask", "submitit")}  # the core's own: always loaded
 REFERENCE = {
+    *EXECUTORS,
     ("dataset", "digits"), ("backbone", "pixels"), *(("sampler", name) for name in SAMPLERS),
     ("evaluator", "knn"), ("evaluator", "linear"), ("evaluator", "coverage"), ("evaluator", "class_histogram"),
     ("evaluator", "finetune"), ("evaluator", "fixmatch"), ("backbone", "tiny_cnn"),
@@ -50,7 +53,21 @@ def test_third_party_sampler_appears_in_plugins_and_leaderboard(cli, use_plugins
 def test_load_plugins_env_restricts_what_loads(cli, use_plugins, monkeypatch):
     use_plugins("good")
     monkeypatch.setenv("LBAL_LOAD_PLUGINS", "kmeans,mysampler")
-    assert set(listed(cli("plugins", "--json"))) == {("sampler", "kmeans"), ("sampler", "farthest")}
+    assert set(listed(cli("plugins", "--json"))) == {("sampler", "kmeans"), ("sampler", "farthest"), ("executor", "reversed"),
+                                                     *EXECUTORS}
+
+
+def test_third_party_executor_registers_through_the_hook_and_runs_a_suite(cli, use_plugins, write_suite):
+    use_plugins("good")
+    reversed_ = listed(cli("plugins", "--json"))[("executor", "reversed")]
+    assert (reversed_["distribution"], reversed_["entry_point"]) == ("lbal-mysampler", "mysampler")
+    suite = str(write_suite(tiny_suite(evaluators=["coverage"])))
+    result = cli("run", suite, "--executor", "reversed", "--executor-option", "note=hi")
+    assert result.exit_code == 0, result.output
+    assert "computed 8 cells" in result.stdout
+    result = cli("run", suite, "--executor", "reversed", "--executor-option", "notes=hi")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: executor 'reversed': unknown option 'notes' (did you mean 'note'?)"
 
 
 def test_broken_plugin_is_a_warning_and_the_rest_work(cli, use_plugins):

@@ -38,3 +38,11 @@ def lbal_register_datasets(register):
 def lbal_register_evaluators(register):
     """Called once at start-up; register evaluation protocols (see ``contracts.Evaluator``, and
     ``contracts.ImageEvaluator`` for one that trains on images)."""
+
+
+@hookspec
+def lbal_register_executors(register):
+    """Called once at start-up; register engines that run a suite's chains (see
+    ``lbal_bench.executors.Executor``; ``lbal-bench run --executor NAME``). The factory
+    takes the options of ``--executor-option KEY=VALUE``; lbal-bench registers ``local``,
+    ``dask`` and ``submitit`` itself."""

@@ -1,5 +1,8 @@
 """The plugin manager: load the ``lbal_bench`` entry points, isolate the broken ones.
 
+lbal-bench's own executors (:mod:`lbal_bench.executors`) are registered through the same
+hooks, always, whatever ``LBAL_LOAD_PLUGINS`` says.
+
 Environment variables:
 
 - ``LBAL_LOAD_PLUGINS``: comma-separated entry-point names to load; when set (even to
@@ -27,12 +30,16 @@ HOOKS = {
     "backbone": "lbal_register_backbones",
     "sampler": "lbal_register_samplers",
     "evaluator": "lbal_register_evaluators",
+    "executor": "lbal_register_executors",
 }
 
+CORE = "lbal_bench.executors"  # the core's own hook implementations, registered under this name
 
-def _origin(ep: EntryPoint) -> tuple[str, str]:
+
+def _origin(ep: EntryPoint) -> tuple[str, str, str]:
+    """(distribution, version, entry point name) of a plugin module."""
     dist = ep.dist
-    return (dist.name, dist.version) if dist is not None else ("unknown distribution", "?")
+    return (dist.name, dist.version, ep.name) if dist is not None else ("unknown distribution", "?", ep.name)
 
 
 def _selected_entry_points() -> list[EntryPoint]:
@@ -59,9 +66,12 @@ def get_registry() -> Registry:
     registry = Registry()
     manager = pluggy.PluginManager(GROUP)
     manager.add_hookspecs(hookspecs)
-    origins: dict[str, EntryPoint] = {}
+    from . import __version__, executors
+
+    manager.register(executors, name=CORE)
+    origins: dict[str, tuple[str, str, str]] = {CORE: ("lbal-bench", __version__, CORE)}
     for ep in _selected_entry_points():
-        dist, version = _origin(ep)
+        dist, version, _ = _origin(ep)
         try:
             manager.register(ep.load(), name=ep.name)
         except Exception as exc:  # a broken plugin must not take the others down
@@ -71,15 +81,14 @@ def get_registry() -> Registry:
                 f"{type(exc).__name__}: {exc}",
             )
             continue
-        origins[ep.name] = ep
+        origins[ep.name] = _origin(ep)
 
     for kind, hook_name in HOOKS.items():
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
-            ep = origins[impl.plugin_name]
-            dist, version = _origin(ep)
+            dist, version, entry_point = origins[impl.plugin_name]
 
-            def register(name, factory, _kind=kind, _ep=ep, _dist=dist, _version=version, **meta):
-                registry.add(PluginInfo(name, _kind, factory, _dist, _version, _ep.name, meta))
+            def register(name, factory, _kind=kind, _ep=entry_point, _dist=dist, _version=version, **meta):
+                registry.add(PluginInfo(name, _kind, factory, _dist, _version, _ep, meta))
 
             try:
                 impl.function(register=register)
@@ -88,7 +97,7 @@ def get_registry() -> Registry:
             except Exception as exc:
                 _report(
                     registry,
-                    f"plugin '{ep.name}' from {dist} {version} failed in {hook_name}: "
+                    f"plugin '{entry_point}' from {dist} {version} failed in {hook_name}: "
                     f"{type(exc).__name__}: {exc}",
                 )
     return registry

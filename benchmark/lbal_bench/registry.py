@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import LbalError
 
-KINDS = ("dataset", "backbone", "sampler", "evaluator")
+KINDS = ("dataset", "backbone", "sampler", "evaluator", "executor")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -14,21 +14,20 @@ An executor is any object with::
     def map(self, function, items) -> Iterator: ...   # results in any order
 
 Built in: ``local`` (default: in this process, or ``jobs=N`` worker processes),
-``dask`` (dask.distributed) and ``submitit`` (Slurm). Other packages add executors under
-the entry-point group ``lbal_bench.executors`` (``name = "module:Factory"``); a factory
-takes the options of ``lbal-bench run --executor NAME --executor-option KEY=VALUE``.
+``dask`` (dask.distributed) and ``submitit`` (Slurm), registered by this module's
+``lbal_register_executors`` hook. Other packages add executors with the same hook from a
+module named by an entry point in the ``lbal_bench`` group, like any plugin; a factory
+takes the options of ``lbal-bench run --executor NAME --executor-option KEY=VALUE``, and
+``lbal-bench plugins`` lists every executor.
 """
 
 from __future__ import annotations
 
 import os
-from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from ..errors import LbalError
-from ..registry import build, did_you_mean
-
-GROUP = "lbal_bench.executors"
+from ..hookspecs import hookimpl
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,26 +42,23 @@ class Executor(Protocol):
         """The results of ``function`` on ``items``, in the order they complete."""
 
 
-def executor_names() -> list[str]:
-    """Names of the installed executors."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
-
-
 def make_executor(name: str, options: dict[str, Any]) -> Executor:
     """The executor ``name`` built with ``options``; unknown names and options, and a
     missing optional dependency, give an ``LbalError`` naming the executor."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
-        hint = did_you_mean(name, executor_names()) or f" (installed: {', '.join(executor_names())})"
-        raise LbalError(f"unknown executor '{name}'{hint}")
-    if len(found) > 1:
-        origins = " and ".join(f"{ep.dist.name if ep.dist else '?'} ({ep.value})" for ep in found)
-        raise LbalError(f"executor '{name}' is registered twice: by {origins}")
-    try:
-        factory = found[0].load()
-    except Exception as exc:  # a broken third-party executor
-        raise LbalError(f"executor '{name}' failed to load: {type(exc).__name__}: {exc}") from None
-    return build(f"executor '{name}'", factory, options)
+    from ..plugins import get_registry
+
+    return get_registry().create("executor", name, options)
+
+
+@hookimpl
+def lbal_register_executors(register):
+    from .dask import DaskExecutor
+    from .local import LocalExecutor
+    from .submitit import SubmititExecutor
+
+    register("local", LocalExecutor, description="this process, or --jobs N worker processes (default)")
+    register("dask", DaskExecutor, description="dask.distributed: a LocalCluster or --scheduler ADDRESS")
+    register("submitit", SubmititExecutor, description="Slurm job arrays through submitit")
 
 
 def cpu_count() -> int:

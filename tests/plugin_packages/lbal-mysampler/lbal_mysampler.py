@@ -21,3 +21,21 @@ class FarthestFromMean:
 @hookimpl
 def lbal_register_samplers(register):
     register("farthest", FarthestFromMean, description="points farthest from the mean")
+
+
+class Reversed:
+    """A third-party executor: runs the chains in this process, last one first."""
+
+    extracts_features = False
+
+    def __init__(self, note: str = ""):
+        self.note = note
+
+    def map(self, function, items):
+        for item in reversed(list(items)):
+            yield function(item)
+
+
+@hookimpl
+def lbal_register_executors(register):
+    register("reversed", Reversed, description="chains in this process, last first")
