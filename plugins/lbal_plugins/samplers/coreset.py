@@ -26,9 +26,17 @@ by lazy greedy evaluation instead of measuring the whole pool at every pick:
   out in the other order than in faiss;
 - the same code runs with torch on the GPU when ``torch_device() == "cuda"``.
 
-Where we differ from the original: when ``pool.labeled`` is empty the first centre is
-drawn uniformly from the unlabeled points with ``rng`` (the original, with no labeled
-point, took the first pool point); a picked point is never picked again, even when many
+Cold start (``cold_start = True``): with ``pool.labeled`` empty the first centre is drawn
+uniformly from the pool with ``rng`` and the greedy continues from it. This is the
+choice of the k-center greedy most implementations descend from (google/active-learning,
+``sampling_methods/kcenter_greedy.py``: "Initialize centers with a randomly selected
+datapoint"; JordanAsh/badge's ``core_set.py`` likewise); Sener & Savarese's paper starts
+from a labeled pool and does not say. The paper's Core-set baseline keeps its random
+initial pool: suites name ``initial_pool: {sampler: random, size: <smallest budget>}``
+for it explicitly, so a zero-label Core-set row only appears when a suite asks for one.
+
+Where we differ from the original: with no labeled point the original took the first
+pool point as the first centre (see above for ours); a picked point is never picked again, even when many
 points coincide (the original could pick a duplicate row twice and then failed an
 assertion). The original's GPU search used float16; this is float32 on every device.
 """
@@ -51,6 +59,7 @@ class CoresetSampler:
 
     uses_labels = False
     iterative = True
+    cold_start = True
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         unlabeled = pool.unlabeled
