@@ -6,10 +6,17 @@ Layout of a results directory::
     selections/<selection key>.npz      selected indices (+ timing, labels seen), shared by evaluators
 
 A record is valid when it parses, has the current schema version (older versions are
-migrated when a migration exists), its fingerprint matches both its file name and the
-hash of its config, and its checksum matches its content (so a hand-edited metric is
-caught, not shown on the board). Anything else is reported as corrupt and recomputed (the bad
-file is kept beside it as ``*.corrupt``).
+migrated when a migration exists), fits the schema (:class:`Record`: the four display
+names, an integer seed and budget, every metric a finite number or a list of counts),
+its fingerprint matches both its file name and the hash of its config, and its checksum
+matches its content (so a hand-edited metric is caught, not shown on the board).
+Anything else is reported as corrupt and recomputed (the bad file is kept beside it as
+``*.corrupt``). Records are checked against the schema when written too.
+
+A selection is valid when it loads, its checksum (over its key and content) matches,
+and its indices pass the check a sampler's answer passes
+(:func:`lbal_bench.contracts.selection_problem`: the budget's count, unique, inside the
+pool); a bad one is set aside as ``<key>.corrupt`` and recomputed.
 
 Several results directories (runs on other machines, submitted runs) merge into one list
 of records with :func:`merge_results`: one record per fingerprint, and two records that
@@ -18,18 +25,22 @@ claim the same board cell with different settings are refused.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import numbers
 import os
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .atomic import atomic_write, atomic_write_text, remove_orphans
-from .cells import fingerprint
+from .plugin_handle import fingerprint
+from .contracts import selection_problem
 from .errors import LbalError
 from .locks import locked
 
@@ -52,6 +63,35 @@ a version ``v + 1`` one. Add one here whenever ``SCHEMA_VERSION`` grows, and old
 keep their place on the board."""
 
 
+DISPLAY_KEYS = ("dataset", "backbone", "sampler", "evaluator")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
+def metric_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a stored metric, or None: a metric is a finite real number
+    (a percentage) or a list of counts (a class histogram), never a bool, a string, an
+    array or a nested structure."""
+    if isinstance(value, list):
+        return None if all(map(_is_count, value)) else "is a list that is not all counts (integers >= 0)"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f"is {type(value).__name__} {_short(value)}, not a number (or a list of counts)"
+    if not np.isfinite(float(value)):
+        return f"is {float(value)}, not a finite number"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _plain_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class Record(BaseModel):
     """The stored result of one cell."""
 
@@ -60,13 +100,52 @@ class Record(BaseModel):
     schema_version: int
     fingerprint: str
     config: dict[str, Any]
-    display: dict[str, str]
+    display: dict[str, Any]  # names (str), "start" (str), "options" ({"sampler": {...}, "evaluator": {...}})
     uses_labels: bool
     metrics: dict[str, Any]
     selection: dict[str, Any]
     timings: dict[str, float]
     provenance: dict[str, Any]
     checksum: str = ""  # content_checksum of the rest, set by ResultStore.write
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, config: dict) -> dict:
+        for key, least in (("seed", 0), ("budget", 1)):
+            if key not in config:
+                raise ValueError(f"no '{key}'")
+            if not _plain_int(config[key]) or config[key] < least:
+                raise ValueError(f"'{key}' must be an integer >= {least}, got {config[key]!r}")
+        return config
+
+    @field_validator("display")
+    @classmethod
+    def _display(cls, display: dict) -> dict:
+        missing = [k for k in DISPLAY_KEYS if not display.get(k) or not isinstance(display[k], str)]
+        if missing:
+            raise ValueError(f"no '{missing[0]}' name (a string)")
+        return display
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, metrics: dict) -> dict:
+        if not metrics:
+            raise ValueError("no metrics")
+        for name, value in metrics.items():
+            problem = metric_problem(value)
+            if problem:
+                raise ValueError(f"metric '{name}' {problem}")
+        return metrics
+
+    @field_validator("selection")
+    @classmethod
+    def _selection(cls, selection: dict) -> dict:
+        if not isinstance(selection.get("file"), str):
+            raise ValueError("no 'file'")
+        for key in ("count", "labels_seen"):
+            if not _plain_int(selection.get(key)) or selection[key] < 0:
+                raise ValueError(f"'{key}' must be an integer >= 0, got {selection.get(key)!r}")
+        return selection
 
     def sealed(self) -> "Record":
         """This record with its checksum set."""
@@ -79,6 +158,17 @@ class CorruptRecord(LbalError):
 
 class IncompatibleRecord(CorruptRecord):
     """A record whose schema version this lbal-bench can neither read nor migrate."""
+
+
+class CorruptSelection(LbalError):
+    """A stored selection that cannot be trusted: unreadable, edited, or not a valid answer."""
+
+
+def schema_problem(exc: ValidationError) -> str:
+    """The first failure of a record's schema check, as ``field.path: message``."""
+    error = exc.errors()[0]
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(map(str, error['loc']))}: {message}"
 
 
 def check_record(record: Record, name: str | None = None) -> str | None:
@@ -114,6 +204,55 @@ def migrate(data: dict, path: Path) -> dict:
     return data
 
 
+def selection_checksum(key: str, indices: np.ndarray, seconds: float, labels_seen: int, info: str) -> str:
+    """The hash of a stored selection: its key (so a file copied under another key is
+    caught) and its content (``info`` as stored: JSON text)."""
+    digest = hashlib.sha256(f"{key}:{float(seconds)!r}:{int(labels_seen)}:{info}:".encode())
+    digest.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
+    return digest.hexdigest()[:24]
+
+
+def read_selection(path: Path, budget: int | None = None, pool_size: int | None = None) -> dict:
+    """The sound selection stored at ``path`` (``{"indices", "seconds", "labels_seen",
+    "info"}``); ``CorruptSelection`` naming the file otherwise, ``FileNotFoundError`` if
+    absent. ``budget`` and ``pool_size``, when known, are checked as for a sampler's answer
+    (a selection written before checksums existed is checked that way only)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # BadZipFile, EOFError, ValueError, OSError …: whatever a damaged file raises
+        raise CorruptSelection(f"corrupt selection {path}: unreadable ({type(exc).__name__}: {exc})") from None
+
+    def corrupt(problem: str) -> CorruptSelection:
+        return CorruptSelection(f"corrupt selection {path}: {problem}")
+
+    missing = [name for name in ("indices", "seconds", "labels_seen") if name not in arrays]
+    if missing:
+        raise corrupt(f"no '{missing[0]}' array")
+    indices, seconds, seen = arrays["indices"], arrays["seconds"], arrays["labels_seen"]
+    if seconds.shape or seen.shape or not np.issubdtype(seen.dtype, np.integer) or not np.isfinite(seconds):
+        raise corrupt("'seconds' or 'labels_seen' is not a number")
+    info_text = str(arrays.get("info", "{}"))
+    try:
+        info = json.loads(info_text)
+    except ValueError:
+        raise corrupt("'info' is not JSON") from None
+    if indices.ndim == 1 and pool_size is None and np.issubdtype(indices.dtype, np.integer) and (indices < 0).any():
+        raise corrupt(f"holds index {indices[indices < 0][0]}, which is negative")
+    count = len(indices) if budget is None and indices.ndim == 1 else budget
+    size = pool_size if pool_size is not None else np.iinfo(np.int64).max
+    problem = selection_problem(indices, count, SimpleNamespace(features=range(size), labeled=()))
+    if problem:
+        raise corrupt(problem.replace("returned ", "holds ", 1).replace("must return", "must hold", 1))
+    indices = indices.astype(np.int64)
+    if "checksum" in arrays and str(arrays["checksum"]) != selection_checksum(path.stem, indices, seconds, seen, info_text):
+        raise corrupt("checksum does not match its content (selection was edited)")
+    return {"indices": indices, "seconds": float(seconds), "labels_seen": int(seen), "info": info}
+
+
 def read_record(path: Path) -> Record:
     """The sound record stored at ``path`` (migrated if older); ``CorruptRecord`` or
     ``IncompatibleRecord`` naming the file otherwise, ``FileNotFoundError`` if absent."""
@@ -127,8 +266,7 @@ def read_record(path: Path) -> Record:
     try:
         record = Record.model_validate(migrate(data, path))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise CorruptRecord(f"corrupt record {path}: {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+        raise CorruptRecord(f"corrupt record {path}: {schema_problem(exc)}") from None
     problem = check_record(record, Path(path).stem)
     if problem:
         raise CorruptRecord(f"corrupt record {path}: {problem}")
@@ -142,6 +280,7 @@ class ResultStore:
         self.root = Path(root)
         self.records = self.root / "records"
         self.selections = self.root / "selections"
+        self.problems: list[str] = []  # corrupt selections set aside, for the run's warnings
 
     def record_path(self, key: str) -> Path:
         return self.records / f"{key}.json"
@@ -181,9 +320,14 @@ class ResultStore:
                 os.replace(path, path.with_suffix(".corrupt"))
 
     def write(self, record: Record) -> Path:
-        """Write ``record`` atomically under its fingerprint, sealed with its checksum."""
+        """Write ``record`` atomically under its fingerprint, sealed with its checksum; a
+        record that does not fit the schema is refused (``CorruptRecord``), never stored."""
         path = self.record_path(record.fingerprint)
-        atomic_write_text(path, record.sealed().model_dump_json(indent=2) + "\n")
+        try:
+            sealed = Record.model_validate(record.model_dump()).sealed()
+        except ValidationError as exc:
+            raise CorruptRecord(f"refusing to write record {path}: {schema_problem(exc)}") from None
+        atomic_write_text(path, sealed.model_dump_json(indent=2) + "\n")
         return path
 
     # --- selections ------------------------------------------------------------------
@@ -191,27 +335,31 @@ class ResultStore:
     def selection_path(self, key: str) -> Path:
         return self.selections / f"{key}.npz"
 
-    def load_selection(self, key: str) -> dict | None:
-        """``{"indices", "seconds", "labels_seen", "info"}`` of a stored selection, or None;
+    def load_selection(self, key: str, budget: int | None = None, pool_size: int | None = None) -> dict | None:
+        """``{"indices", "seconds", "labels_seen", "info"}`` of a sound stored selection, or
+        None: when there is none, and when it is corrupt (see :func:`read_selection`), which
+        is then moved aside as ``<key>.corrupt`` and named in ``problems``, to be recomputed.
         ``info`` is what the sampler said of its choice (``Pool.info``, ``{}`` when nothing)."""
         path = self.selection_path(key)
         try:
-            with np.load(path) as data:
-                return {
-                    "indices": data["indices"].astype(np.int64),
-                    "seconds": float(data["seconds"]),
-                    "labels_seen": int(data["labels_seen"]),
-                    "info": json.loads(str(data["info"])) if "info" in data.files else {},
-                }
-        except (FileNotFoundError, OSError, KeyError, ValueError):
+            return read_selection(path, budget, pool_size)
+        except FileNotFoundError:
+            return None
+        except CorruptSelection as exc:
+            try:  # a sound file another process wrote meanwhile is merely recomputed: the same picks
+                os.replace(path, path.with_suffix(".corrupt"))
+            except FileNotFoundError:
+                pass
+            self.problems.append(f"{exc}; recomputing")
             return None
 
     def save_selection(self, key: str, indices: np.ndarray, seconds: float, labels_seen: int,
                        info: dict | None = None) -> Path:
-        """Store a selection atomically (``info``: plain JSON data, see ``Pool.info``)."""
+        """Store a selection atomically, with its checksum (``info``: plain JSON data, see ``Pool.info``)."""
         buffer = io.BytesIO()
-        np.savez(buffer, indices=indices.astype(np.int64), seconds=seconds, labels_seen=labels_seen,
-                 info=json.dumps(info or {}, sort_keys=True))
+        indices, info_text = np.asarray(indices).astype(np.int64), json.dumps(info or {}, sort_keys=True)
+        np.savez(buffer, indices=indices, seconds=seconds, labels_seen=labels_seen, info=info_text,
+                 checksum=selection_checksum(key, indices, seconds, labels_seen, info_text))
         path = self.selection_path(key)
         atomic_write(path, lambda out: out.write(buffer.getvalue()))
         return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..errors import LbalError
-from ..store import Record, ResultStore, merge_results
+from ..store import Record, ResultStore, merge_results, read_selection
 
 
 def _strict(roots: list[Path]) -> list[Record]:
@@ -20,11 +20,13 @@ def _strict(roots: list[Path]) -> list[Record]:
 
 
 def check_results(results: Path) -> list[Record]:
-    """Every record of a results directory, which must all be sound: a corrupt record, an
-    incompatible schema, two settings under one label, or a missing or short selection
-    file is an ``LbalError`` naming the file."""
+    """Every record of a results directory, which must all be sound, as ``run`` checks
+    them: a corrupt record, an incompatible schema, two settings under one label, or a
+    selection file that is missing, unreadable, edited or not a valid answer for its
+    record's budget is an ``LbalError`` naming the file."""
     records = _strict([results])
     store = ResultStore(results)
+    checked: set[Path] = set()
     for record in records:
         relative = Path(record.selection["file"])
         if relative.parent != Path("selections") or relative.suffix != ".npz":
@@ -32,14 +34,18 @@ def check_results(results: Path) -> list[Record]:
                 f"{store.record_path(record.fingerprint)}: selection file '{relative}' is not selections/*.npz"
             )
         path = store.root / relative
-        selection = store.load_selection(relative.stem)
-        if selection is None:
-            raise LbalError(f"{path}: selection of record {record.fingerprint} is missing or unreadable")
+        try:
+            selection = read_selection(path, budget=record.config["budget"])
+        except FileNotFoundError:
+            raise LbalError(f"{path}: selection of record {record.fingerprint} is missing") from None
         if len(selection["indices"]) != record.selection["count"]:
             raise LbalError(
                 f"{path}: {len(selection['indices'])} indices, but record {record.fingerprint} "
                 f"says {record.selection['count']}"
             )
+        checked.add(path)
+    for path in sorted(set(store.selections.glob("*.npz")) - checked):  # steps of chains, initial pools
+        read_selection(path)
     return records
 
 
