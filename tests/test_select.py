@@ -349,7 +349,7 @@ def test_bad_sources_are_one_line(cli, tmp_path):
     assert error(cli("select", "data/photos", "-n", "3")) == (
         "error: data/photos: no such folder or features file (.npy, .npz, .safetensors)")
     assert error(cli("select", "missing.npz", "-n", "3")) == "error: missing.npz: no such features file"
-    assert error(cli("select", "empty", "-n", "3")) == (
+    assert error(cli("select", "empty", "-n", "3", *TINY)) == (
         "error: empty: no readable image (.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff, .webp) in the folder or below it")
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from .atomic import atomic_write, atomic_write_text, remove_orphans
-from .cells import Plugin, fingerprint
+from .plugin_handle import Plugin, fingerprint
 from .errors import LbalError
 from .faults import pause_point
 from .locks import locked
@@ -44,9 +44,14 @@ def default_cache_dir() -> Path:
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+    """Rows scaled to unit L2 norm, as float32 (zero rows stay zero). Computed in float64,
+    each row first divided by its largest magnitude, so that no norm overflows (float32
+    rows of 3e38, float64 rows of 1e300) or underflows."""
+    x = np.asarray(x, dtype=np.float64)
+    scale = np.abs(x).max(axis=1, keepdims=True) if x.size else np.ones((len(x), 1))
+    scaled = x / np.where(scale > 0, scale, 1.0)
+    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
+    return (scaled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 class FeatureCache:
@@ -103,7 +108,7 @@ class FeatureCache:
                     raw = data.features[start:stop]
                 else:
                     raw = backbone.obj.embed(_items(data.images, start, stop), progress=progress)
-                features = l2_normalise(_checked(np.asarray(raw, dtype=np.float32), stop - start, where))
+                features = l2_normalise(_checked(np.asarray(raw), stop - start, where))
                 atomic_write(shard, lambda out, f=features.astype(dtype): np.save(out, f))
             elif progress is not None:
                 progress(stop - start)  # resumed: done in an earlier, interrupted run
@@ -164,13 +169,20 @@ def _opened(path: Path, shard_size: int) -> np.ndarray:
         return _OPENED[path][1]
     features = np.load(path, mmap_mode="r")
     if features.dtype != np.float32:
-        out = np.empty(features.shape, dtype=np.float32)  # float16 on disk: one float32 copy in memory
-        for start in range(0, len(out), shard_size):
-            out[start:start + shard_size] = features[start:start + shard_size]
-        out.setflags(write=False)
-        features = out
+        features = _read_only_float32(features, shard_size)
     _OPENED[path] = (stamp, features)
     return features
+
+
+def _read_only_float32(stored: np.ndarray, shard_size: int) -> np.ndarray:
+    """One float32 copy of ``stored`` (float16 on disk) in memory, over a read-only buffer:
+    as with a memory-mapped float32 file, a sampler cannot make it writable again
+    (``setflags(write=True)`` fails) and so cannot change the features later cells see."""
+    buffer = bytearray(int(np.prod(stored.shape)) * 4)
+    out = np.frombuffer(buffer, dtype=np.float32).reshape(stored.shape)
+    for start in range(0, len(out), shard_size):
+        out[start:start + shard_size] = stored[start:start + shard_size]
+    return np.frombuffer(memoryview(buffer).toreadonly(), dtype=np.float32).reshape(stored.shape)
 
 
 def storage_dtype(backbone: Plugin) -> str:
@@ -202,11 +214,19 @@ class _View(Sequence):
 
 
 def _checked(features: np.ndarray, count: int, where: str) -> np.ndarray:
+    """Raw features (before normalisation, in the dtype the backbone or dataset gave), or
+    an ``LbalError`` saying what is wrong with them: shape, type, NaN or infinite values
+    (in that dtype: a float64 1e300 is finite), or every vector zero (nothing to select on)."""
     if features.ndim != 2 or len(features) != count:
         raise LbalError(f"{where}: expected features of shape [{count}, D], got {list(features.shape)}")
+    if features.dtype == bool or not np.issubdtype(features.dtype, np.number) or np.iscomplexobj(features):
+        raise LbalError(f"{where}: features must be real numbers, got {features.dtype}")
     if not np.isfinite(features).all():
         bad = int((~np.isfinite(features).all(axis=1)).sum())
         raise LbalError(f"{where}: {bad} feature vector(s) contain NaN or infinite values")
+    if features.size and not features.any():
+        raise LbalError(f"{where}: every feature vector is zero (the features carry no information: "
+                        "check the backbone's weights and the images)")
     return features
 
 

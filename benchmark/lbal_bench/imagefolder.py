@@ -67,8 +67,9 @@ def probe(path: Path) -> str | None:
     return None
 
 
-def _scan(root: Path) -> tuple[list[str], list[str]]:
-    """``(files with an image suffix, other files)``: relative posix paths, sorted; hidden ones left out."""
+def _scan(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(files with an image suffix, (other file, why it is left out))``: relative posix
+    paths, sorted; hidden ones left out, and links whose target is gone."""
     images, others = [], []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
@@ -76,7 +77,12 @@ def _scan(root: Path) -> tuple[list[str], list[str]]:
             if name.startswith("."):
                 continue
             relative = (Path(folder) / name).relative_to(root).as_posix()
-            (images if Path(name).suffix.lower() in IMAGE_SUFFIXES else others).append(relative)
+            if not os.path.exists(Path(folder) / name):
+                others.append((relative, "broken link (its target does not exist)"))
+            elif Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                images.append(relative)
+            else:
+                others.append((relative, f"not an image ({Path(name).suffix or 'no suffix'})"))
     return sorted(images), sorted(others)
 
 
@@ -105,7 +111,7 @@ class ImageFolder:
         unreadable = self._probed(candidates, Path(cache_dir) / RECORDS / f"{digest.hexdigest()[:24]}.json", progress)
         bad = dict(unreadable)
         self.paths = [p for p in candidates if p not in bad]
-        self.skipped = sorted([*unreadable, *((p, f"not an image ({Path(p).suffix or 'no suffix'})") for p in others)])
+        self.skipped = sorted([*unreadable, *others])
         if not self.paths:
             raise LbalError(f"{root}: no readable image ({', '.join(IMAGE_SUFFIXES)}) in the folder or below it")
 

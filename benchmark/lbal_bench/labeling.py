@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import inspect
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -59,6 +60,8 @@ DEFAULT_BACKBONE = "resnet18"
 DEFAULT_WEIGHTS = "torchvision:IMAGENET1K_V1"  # torchvision's supervised ImageNet ResNet-18, from the torch hub cache
 FEATURES_BACKBONE = "pixels"  # precomputed features skip the backbone; it only names them in the cache
 COLUMNS = ("cluster", "cluster_size", "distance", "rank", "label")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -129,15 +132,56 @@ def open_source(text: str, registry: Registry, options: dict, cache: FeatureCach
     return Source(text, build_plugin(registry, "dataset", text, options))
 
 
-def choose_backbone(source: Source, name: str | None, options: dict) -> tuple[str, dict]:
+def choose_backbone(holds_features: bool, name: str | None, options: dict, registry: Registry) -> tuple[str, dict]:
     """The backbone's name and options: ``name`` if given; else ``pixels`` for a source that
     holds features, and ResNet-18 with torchvision's ImageNet weights for images (the
-    paper's CompRess weights cannot be fetched automatically; ``-b weights=FILE`` uses them)."""
-    if name:
-        return name, options
-    if source.dataset.obj.split("train").features is not None:
-        return FEATURES_BACKBONE, options
-    return DEFAULT_BACKBONE, {"weights": DEFAULT_WEIGHTS, **options}
+    paper's CompRess weights cannot be fetched automatically; ``-b weights=FILE`` uses them).
+    A backbone with DataLoader ``workers`` gets as many as this machine's cores allow
+    (unless ``-b workers=N`` says otherwise): worker processes cost more than they give
+    on a machine with few cores."""
+    if not name:
+        name, options = (FEATURES_BACKBONE, options) if holds_features else (
+            DEFAULT_BACKBONE, {"weights": DEFAULT_WEIGHTS, **options})
+    try:
+        parameters = inspect.signature(registry.get("backbone", name).factory).parameters
+    except (LbalError, TypeError, ValueError):
+        parameters = {}
+    if "workers" in parameters and "workers" not in options:
+        options = {**options, "workers": default_workers()}
+    return name, options
+
+
+def default_workers() -> int:
+    """DataLoader workers for ``select``: one core less than this process may use, at most 4
+    (none on a single core: the main process then decodes)."""
+    from .executors import cpu_count
+
+    return max(0, min(4, cpu_count() - 1))
+
+
+def _hinted(default: bool, call: Callable[[], T]) -> T:
+    """``call()``; when the backbone was not named (``default``), a failure also says how to name one."""
+    try:
+        return call()
+    except LbalError as exc:
+        if not default:
+            raise
+        raise LbalError(f"{exc}; or choose the features: --backbone NAME -b weights=CHECKPOINT "
+                        "(the paper: resnet18 with CompRess weights)") from None
+
+
+def check_backbone(backbone: Plugin, default: bool) -> None:
+    """Fail now, before any image is read, when the backbone cannot identify its weights
+    (a missing weights file, torchvision weights not in the hub cache)."""
+    _hinted(default, lambda: plugin_call(backbone, "fingerprint", backbone.obj.fingerprint))
+
+
+def check_sampler(sampler: Plugin) -> None:
+    """Refuse, before any slow work, a sampler that cannot pick here: one that reads the
+    label of every pool point (``uses_labels``), where only the ``--labeled`` labels exist."""
+    if getattr(sampler.obj, "uses_labels", False):
+        raise LbalError(f"sampler '{sampler.spec.name}' reads the label of every pool point (uses_labels); "
+                        "select knows only the labels given with --labeled")
 
 
 def pool_features(source: Source, backbone: Plugin, cache: FeatureCache, default: bool,
@@ -145,15 +189,11 @@ def pool_features(source: Source, backbone: Plugin, cache: FeatureCache, default
     """``(features, cached)``: the pool's L2-normalised features from the feature cache, and
     whether they were there already (else they are extracted now). ``default``: the
     backbone was not named, so a missing-weights error also says how to name one."""
-    try:
+    def features() -> tuple[np.ndarray, bool]:
         cached = cache.has(source.dataset, backbone, "train")
-        features = plugin_call(backbone, "embed", lambda: cache.get(source.dataset, backbone, "train", progress))
-    except LbalError as exc:
-        if not default:
-            raise
-        raise LbalError(f"{exc}; or choose the features: --backbone NAME -b weights=CHECKPOINT "
-                        "(the paper: resnet18 with CompRess weights)") from None
-    return features, cached
+        return plugin_call(backbone, "embed", lambda: cache.get(source.dataset, backbone, "train", progress)), cached
+
+    return _hinted(default, features)
 
 
 @dataclass(frozen=True)
@@ -169,6 +209,19 @@ class Labeled:
 NOTHING_LABELED = Labeled(np.empty(0, dtype=np.int64), None, [])
 
 
+def _csv_text(file: Path) -> str:
+    """The text of a CSV file: UTF-8 (with or without a byte-order mark), else Windows-1252,
+    as spreadsheets save CSV on Windows; an ``LbalError`` when it is neither."""
+    raw = Path(file).read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            problem = exc
+    raise LbalError(f"{file}: not a text file in UTF-8 or Windows-1252 (byte 0x{raw[problem.start]:02x} "
+                    f"at offset {problem.start}); save it as UTF-8 CSV")
+
+
 def read_labeled(files: list[Path], source: Source) -> Labeled:
     """The points the ``--labeled`` CSV files name. Labels count when every row gives one
     (a ``label`` column filled in); a label missing in some rows only, an entry not in the
@@ -176,7 +229,7 @@ def read_labeled(files: list[Path], source: Source) -> Labeled:
     entries: dict[int, tuple[str, str]] = {}  # index -> (label, where)
     for file in files:
         try:
-            with open(file, newline="", encoding="utf-8-sig") as handle:
+            with io.StringIO(_csv_text(file), newline="") as handle:
                 reader = csv.DictReader(handle)
                 fields = reader.fieldnames or []
                 if source.column not in fields:
@@ -213,9 +266,7 @@ def select_points(features: np.ndarray, sampler: Plugin, budget: int, seed: int,
     every label (``uses_labels``) cannot work here. ``num_classes`` is 0 when unknown (a
     folder, or a features file without labels): a sampler failing then is told about ``--classes``."""
     name = sampler.spec.name
-    if getattr(sampler.obj, "uses_labels", False):
-        raise LbalError(f"sampler '{name}' reads the label of every pool point (uses_labels); "
-                        "select knows only the labels given with --labeled")
+    check_sampler(sampler)
     unlabeled = len(features) - len(labeled.indices)
     if budget > unlabeled:
         raise LbalError(f"--budget {budget} is more than the {unlabeled} unlabeled points of the pool")

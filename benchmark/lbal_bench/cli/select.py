@@ -11,8 +11,8 @@ import typer
 from ..plugin_handle import build_plugin
 from ..errors import LbalError
 from ..features import FeatureCache
-from ..labeling import (choose_backbone, cell_members, open_source, pick_clusters, pool_features,
-                        read_labeled, select_points, write_picks)
+from ..labeling import (check_backbone, check_sampler, choose_backbone, cell_members, open_source, pick_clusters,
+                        pool_features, read_labeled, select_points, write_picks)
 from ..contactsheet import pool_images, write_contact_sheet
 from .common import console, err_console, load_registry, parse_options, progress_bars
 
@@ -21,8 +21,12 @@ MEMBERS = 4  # cluster members shown beside each pick on the contact sheet
 
 
 def _writable(path: Path, force: bool, flag: str) -> None:
+    if path.is_dir():
+        raise LbalError(f"{flag} {path} is a folder; name the file to write, e.g. {flag} {path / 'to_label.csv'}")
     if path.exists() and not force:
         raise LbalError(f"{path} exists; choose another {flag} or add --force to replace it")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise LbalError(f"{flag} {path}: {path.parent} is not a folder")
 
 
 def command(
@@ -37,7 +41,7 @@ def command(
                                            "-b weights=torchvision:IMAGENET1K_V1 for images, pixels for features]."),
     backbone_options: List[str] = typer.Option([], "--backbone-option", "-b", help="Backbone option KEY=VALUE, e.g. weights=ckpt.pth; repeatable."),
     dataset_options: List[str] = typer.Option([], "--dataset-option", "-d", help="Dataset option KEY=VALUE; repeatable."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sampler's random generator."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampler's random generator."),
     labeled: List[Path] = typer.Option([], "--labeled", help="CSV of images labeled already (an earlier output, or a "
                                        "'path' or 'index' column, optional 'label' column); repeatable."),
     classes: Optional[int] = typer.Option(None, "--classes", min=1, help="Number of classes, for samplers that use it "
@@ -52,6 +56,13 @@ def command(
         _writable(html, force, "--html")
     registry = load_registry()
     chosen = build_plugin(registry, "sampler", sampler, parse_options(sampler_options, "--sampler-option", "nredo=5"))
+    check_sampler(chosen)
+    given = parse_options(backbone_options, "--backbone-option", "weights=ckpt.pth")
+    folder = Path(source).expanduser().is_dir()
+    if folder:  # images: a missing weights file is one line now, not after reading every image
+        name, options = choose_backbone(False, backbone, given, registry)
+        model = build_plugin(registry, "backbone", name, options)
+        check_backbone(model, default=backbone is None)
     cache = FeatureCache(cache_dir)
     with progress_bars() as progress:
         task = progress.add_task("checking images", total=None)
@@ -65,8 +76,9 @@ def command(
             err_console.print(f"skipped {count} file{'s' if count > 1 else ''}; using {len(data.folder.paths)} images",
                               markup=False)
     images = pool_images(data) if html is not None else None
-    name, options = choose_backbone(data, backbone, parse_options(backbone_options, "--backbone-option", "weights=ckpt.pth"))
-    model = build_plugin(registry, "backbone", name, options)
+    if not folder:
+        name, options = choose_backbone(data.dataset.obj.split("train").features is not None, backbone, given, registry)
+        model = build_plugin(registry, "backbone", name, options)
     done = read_labeled(labeled, data)
     start = time.perf_counter()
     with progress_bars() as progress:
