@@ -1,21 +1,30 @@
 """The leaderboard on fixed records: Markdown and CSV snapshots, the paper comparison, the
-best-method highlight, plots, merging result directories, schema versions, submission."""
+best-method highlight, AUBC and ranks, rows per start and options, plots and their styles,
+records with odd content, a board write killed half-way, merging result directories,
+schema versions, submission."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import re
+import signal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from leaderboard_records import check_snapshot, fixed_records, make_record, write_results
+import lbal_process as lp
+from leaderboard_records import RELEASED, check_snapshot, fixed_records, make_record, variant_records, write_results
 from lbal_bench import store
 from lbal_bench.errors import LbalError
 from lbal_bench.leaderboard import aggregate, write_leaderboard
-from lbal_bench.leaderboard.plots import write_plots
-from lbal_bench.leaderboard.reference import main_rows, paper_reference
-from lbal_bench.store import merge_results, read_record
+from lbal_bench.leaderboard.aggregate import aubc, aubc_value, record_problems
+from lbal_bench.leaderboard.plots import plot_styles, write_plots
+from lbal_bench.leaderboard.reference import main_rows, paper_methods, paper_reference
+from lbal_bench.leaderboard.render import md
+from lbal_bench.store import Record, merge_results, read_record
 
 PAPER = pd.read_csv(Path(store.__file__).parent / "reference" / "paper_tables.csv", dtype={"table": str})
 
@@ -31,6 +40,11 @@ def refusal(cli, *args: str) -> str:
     result = cli(*args)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     return result.stderr
+
+
+def squash(text: str) -> str:
+    """Markdown with runs of spaces folded (tables are padded to their widest cell)."""
+    return re.sub(r" {2,}", " ", text)
 
 
 def paper_value(table: str, **where) -> float:
@@ -126,7 +140,248 @@ def test_plots_are_written_deterministically_and_stale_ones_removed(tmp_path, bo
 
 def test_empty_board_is_written(tmp_path):
     paths = write_leaderboard([], tmp_path / "board", "empty")
-    assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json"]
+    assert [p.name for p in paths] == ["leaderboard.md", "leaderboard.csv", "leaderboard_aubc.csv", "leaderboard.json"]
+
+
+def test_a_single_seed_shows_no_spread(tmp_path):
+    write_leaderboard([make_record(metrics={"top1": 50.0}), make_record(budget=20, metrics={"top1": 60.0})],
+                      tmp_path / "board", "one")
+    text = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "1 seed per cell." in text and "± 0.0" not in text
+    assert "| kmeans | from 0 | **50.0** | **60.0** | **55.0** |" in squash(text)  # AUBC of 50 → 60: their mean
+    assert pd.isna(pd.read_csv(tmp_path / "board" / "leaderboard.csv")["std"]).all()
+
+
+# --- AUBC and ranks ------------------------------------------------------------------------
+
+
+def test_aubc_is_the_curve_mean_over_the_log_budget_axis():
+    summary = aubc(fixed_records())
+    kmeans = row(summary, evaluator="linear", method="kmeans")
+    # seed s: 35, 44, 52 at 10, 20, 50, plus s; trapezoids on ln(budget), over ln 50 − ln 10
+    by_seed = [((35 + 44) / 2 * math.log(2) + (44 + 52) / 2 * math.log(2.5)) / math.log(5) + s for s in (0, 1, 2)]
+    assert kmeans["aubc"] == pytest.approx(sum(by_seed) / 3)
+    assert kmeans["aubc_std"] == pytest.approx(pd.Series(by_seed).std(ddof=0))
+    assert (kmeans["budget_min"], kmeans["budget_max"], kmeans["budgets"], kmeans["seeds"]) == (10, 50, 3, 3)
+    assert row(summary, evaluator="linear", method="random")["seeds"] == 2  # seed 2 lacks budget 50
+    assert aubc_value([10, 100], [40.0, 60.0]) == 50.0 and aubc_value([10], [40.0]) == 40.0
+    assert aubc_value([10, 20, 1000], [0.0, 100.0, 100.0]) == pytest.approx(100 * (1 - math.log(2) / 2 / math.log(100)))
+
+
+def test_a_method_missing_a_budget_has_no_aubc():
+    records = [make_record(m, "knn", s, b, {"top1": 50.0 + b / 10}) for m in ("kmeans", "random") for s in (0, 1)
+               for b in (10, 20, 50) if (m, b) != ("random", 50)]
+    summary = aubc(records)
+    assert pd.isna(row(summary, method="random")["aubc"]) and pd.isna(row(summary, method="random")["rank"])
+    assert row(summary, method="kmeans")["rank"] == 1
+
+
+def test_ranks_per_dataset_and_the_mean_rank_across_datasets(tmp_path):
+    summary = aubc(variant_records())
+    ranks = {(r["dataset"], r["method"], r["start"], r["options"]): r["rank"] for _, r in summary.iterrows()}
+    released = "sampler: init=random, nredo=5 · evaluator: normalise=l2"
+    assert ranks == {("cifar10", "kmeans", "from 0", "default"): 2, ("cifar10", "kmeans", "from 0", released): 1,
+                     ("cifar10", "typiclust", "from 0", "default"): 3,
+                     ("cifar10", "typiclust", "from 10 random", "default"): 4,
+                     ("cifar100", "kmeans", "from 0", "default"): 1, ("cifar100", "typiclust", "from 0", "default"): 2,
+                     ("cifar100", "typiclust", "from 10 random", "default"): 3}
+    kmeans = summary[(summary["method"] == "kmeans") & (summary["options"] == "default")]
+    assert kmeans["mean_rank"].tolist() == [1.5, 1.5] and kmeans["datasets_ranked"].tolist() == [2, 2]
+    write_leaderboard(variant_records(), tmp_path / "board", "variants")
+    text = (tmp_path / "board" / "leaderboard.md").read_text()
+    ranking = text[text.index("## Ranking: resnet18_compress · linear top1"):text.index("## cifar10")]
+    # complete rankings first, by mean rank; the variant ranked on 1 of 2 datasets after them
+    assert [line.split("|")[1].strip() + " " + line.split("|")[2].strip() for line in ranking.splitlines()
+            if line.startswith("| ") and "method" not in line] == [
+        "kmeans from 0", "typiclust from 0", "typiclust from 10 random", "kmeans from 0"]
+    assert squash(ranking.splitlines()[-2]).endswith("| 47.3 ± 0.8 · #1 | — | 1.00 (1/2) |")
+    document = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    assert len(document["aubc"]) == len(pd.read_csv(tmp_path / "board" / "leaderboard_aubc.csv")) == 7
+
+
+def test_label_readers_have_an_aubc_but_no_rank():
+    summary = aubc(fixed_records())
+    uniform = row(summary, evaluator="linear", method="uniform")
+    assert uniform["aubc"] > row(summary, evaluator="linear", method="kmeans")["aubc"]
+    assert pd.isna(uniform["rank"]) and not uniform["best"]
+    assert row(summary, evaluator="linear", method="kmeans")[["rank", "best"]].tolist() == [1, True]
+
+
+# --- start and options --------------------------------------------------------------------
+
+
+def test_rows_of_one_method_that_started_or_ran_differently_are_separate_rows():
+    board = aggregate(variant_records())
+    cifar10 = board[(board["dataset"] == "cifar10") & (board["budget"] == 20)]
+    assert sorted(zip(cifar10["method"], cifar10["start"], cifar10["options"])) == [
+        ("kmeans", "from 0", "default"), ("kmeans", "from 0", "sampler: init=random, nredo=5 · evaluator: normalise=l2"),
+        ("typiclust", "from 0", "default"), ("typiclust", "from 10 random", "default")]
+    assert cifar10["seeds"].tolist() == [3, 3, 3, 3]
+    typiclust = cifar10[cifar10["method"] == "typiclust"].set_index("start")["mean"]
+    assert typiclust.to_dict() == {"from 0": 44.0, "from 10 random": 33.0}  # never averaged together
+
+
+def test_markdown_shows_start_always_and_options_where_a_table_has_any(tmp_path, board_dir):
+    write_leaderboard(variant_records(), tmp_path / "variants", "variants")
+    text = (tmp_path / "variants" / "leaderboard.md").read_text()
+    assert "| method | start | options | 10 | 20 | 50 | AUBC |" in squash(text)
+    assert "| kmeans | from 0 | sampler: init=random, nredo=5 · evaluator: normalise=l2 | **38.0 ± 0.8** |" in squash(text)
+    fixture = squash((board_dir / "leaderboard.md").read_text())
+    assert "| method | start | 10 | 20 | 50 | AUBC |" in fixture  # every option the default: no column
+    assert "| coreset | from 10 random | 21.0 ± 0.8 |" in fixture
+
+
+def test_records_written_before_start_and_options_existed_read_unknown():
+    old = make_record()
+    old = old.model_copy(update={"display": {k: v for k, v in old.display.items() if k not in ("start", "options")}})
+    found = row(aggregate([old]), method="kmeans")
+    assert (found["start"], found["options"]) == ("unknown", "unknown")
+
+
+def test_options_that_are_not_a_dict_are_shown_as_they_are():
+    record = make_record()
+    odd = record.model_copy(update={"display": {**record.display, "options": "nredo=5", "start": 7}})
+    found = row(aggregate([odd]), method="kmeans")
+    assert (found["start"], found["options"]) == ("unknown", "nredo=5")
+
+
+# --- records with odd content ---------------------------------------------------------------
+
+
+def _odd(record: Record, **update) -> Record:
+    """``record`` changed without validation, as a hand-edited or foreign record may be."""
+    return Record.model_construct(**{**dict(record), **update})
+
+
+def test_odd_records_never_crash_the_board_and_are_named(tmp_path):
+    good = make_record(metrics={"top1": 40.0})
+    nameless = make_record(seed=1)
+    odd = [
+        _odd(nameless, display={"sampler": "kmeans"}),  # no dataset, backbone, evaluator names
+        _odd(make_record(seed=2), metrics={"top1": "abc", "extra": True, "vector": ["a", "b"], "nested": {"x": 1},
+                                           "nan": float("nan")}),
+        _odd(make_record(seed=3), config={**good.config, "budget": "ten"}),
+        _odd(make_record(seed=4), config={k: v for k, v in good.config.items() if k != "seed"}),
+        _odd(make_record(seed=5), display="not a dict", metrics={"top1": 41.0}),
+        _odd(make_record(seed=6, evaluator="class_histogram"), metrics={"class_histogram": [1, None, 2]}),
+    ]
+    paths = write_leaderboard([good, *odd], tmp_path / "board", "odd")
+    assert (tmp_path / "board" / "leaderboard.md") in paths
+    board = aggregate([good, *odd])
+    assert sorted(board["dataset"].unique()) == ["cifar10"]  # names fall back to the config's plugin names
+    assert row(board, start="from 0")[["seeds", "mean"]].tolist() == [1, 40.0]
+    unknown = row(board, start="unknown", options="unknown")  # a display without start and options
+    assert unknown["seeds"] == 2 and unknown["mean"] == (50.0 + 41.0) / 2
+    problems = record_problems([good, *odd])
+    assert problems == [
+        f"record {odd[1].fingerprint}: metric 'top1' is not a finite number or a list of them (\"abc\"); left off the board",
+        f"record {odd[1].fingerprint}: metric 'extra' is not a finite number or a list of them (true); left off the board",
+        f"record {odd[1].fingerprint}: metric 'vector' is not a finite number or a list of them ([\"a\", \"b\"]); "
+        "left off the board",
+        f"record {odd[1].fingerprint}: metric 'nested' is not a finite number or a list of them ({{\"x\": 1}}); "
+        "left off the board",
+        f"record {odd[1].fingerprint}: metric 'nan' is not a finite number or a list of them (NaN); left off the board",
+        f"record {odd[1].fingerprint}: no numeric metric; left off the board",
+        f"record {odd[2].fingerprint}: budget \"ten\" is not a positive whole number; left off the board",
+        f"record {odd[3].fingerprint}: seed null is not a whole number; left off the board",
+        f"record {odd[5].fingerprint}: metric 'class_histogram' is not a finite number or a list of them "
+        "([1, null, 2]); left off the board",
+        f"record {odd[5].fingerprint}: no numeric metric; left off the board",
+    ]
+
+
+# --- Markdown escaping ----------------------------------------------------------------------
+
+
+def test_labels_with_markdown_syntax_are_escaped(tmp_path):
+    records = [make_record(label, "knn", seed, 10, {"top1": 50.0 + seed}, dataset="a|b", start="from 10 *x*")
+               for label in ("k|means", "**bold**", "_under_") for seed in (0, 1)]
+    write_leaderboard(records, tmp_path / "board", "t|itle")
+    text = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "# lbal-bench leaderboard: t\\|itle" in text and "## a\\|b · resnet18\\_compress · knn top1" not in text
+    assert "| k\\|means " in text and "| \\*\\*bold\\*\\* " in text and "| \\_under\\_ " in text
+    assert "from 10 \\*x\\*" in text and "## a\\|b · resnet18_compress · knn top1" in text
+    for line in text.splitlines():
+        if line.startswith("|"):  # every table row has its columns: unescaped pipes only delimit
+            assert len(re.findall(r"(?<!\\)\|", line)) == 5, line
+    assert md("max_entropy") == "max_entropy" and md("[x](y)") == "\\[x\\](y)"
+
+
+# --- writing a board whole --------------------------------------------------------------------
+
+
+def test_a_board_write_killed_half_way_leaves_the_old_board(tmp_path):
+    write_results(tmp_path / "results", fixed_records()[:9])
+    first = lp.run("leaderboard", str(tmp_path / "results"), "--board", str(tmp_path / "board"))
+    assert first.returncode == 0, first.stderr
+    old = lp.board_files(tmp_path / "board")
+    write_results(tmp_path / "results", fixed_records())  # more records: every file changes
+    paused = lp.kill_at("write:*/leaderboard.md", "leaderboard", str(tmp_path / "results"), "--board",
+                        str(tmp_path / "board"), log=tmp_path / "killed.log")
+    assert paused.startswith(f"{lp.PAUSED}write {tmp_path}/.board.new-")
+    assert lp.board_files(tmp_path / "board") == old  # no plot, no CSV of the half-written board
+    rerun = lp.run("leaderboard", str(tmp_path / "results"), "--board", str(tmp_path / "board"))
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board", "killed.log", "results"]  # leftovers removed
+    write_leaderboard(fixed_records(), tmp_path / "whole", "results")
+    assert lp.board_files(tmp_path / "board") == lp.board_files(tmp_path / "whole")
+
+
+def test_a_rewritten_board_keeps_files_that_are_not_the_boards(tmp_path):
+    board = tmp_path / "board"
+    write_leaderboard(fixed_records(), board, "fixture")
+    (board / "README.md").write_text("notes")
+    (board / "plots" / "stale.svg").write_text("<svg/>")
+    write_leaderboard(fixed_records()[:3], board, "fixture")
+    assert (board / "README.md").read_text() == "notes" and not (board / "plots" / "stale.svg").exists()
+    assert oct(board.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_board_path_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "board").write_text("")
+    with pytest.raises(LbalError, match=f"^cannot write the leaderboard into {tmp_path / 'board'}: not a directory$"):
+        write_leaderboard(fixed_records()[:3], tmp_path / "board", "x")
+
+
+# --- plot styles ------------------------------------------------------------------------------
+
+
+def test_every_method_has_its_own_look_and_paper_methods_differ_at_a_glance():
+    paper = paper_methods(paper_reference())
+    assert {"kmeans", "random", "coreset", "vaal", "max_entropy", "multi_kmeans", "uniform"} <= paper
+    assert not {"typiclust", "probcover", "usl"} & paper  # later than the paper: not in its tables
+    names = ["random", "kmeans", "multi_kmeans", "max_entropy", "coreset", "vaal", "typiclust", "probcover", "usl",
+             "maxherding", "uherding", "activeft", "dcom", "margin", "least_confidence", "badge", "farthest",
+             "kcenter_plus"]
+    variants = {(name, False, "from 0", "default"): name in paper for name in names}
+    variants[("uniform", True, "from 0", "default")] = True
+    variants[("typiclust", False, "from 10 random", "default")] = False
+    styles = plot_styles(variants)
+    looks = {(s["color"], s["marker"]) for s in styles.values()}
+    assert len(looks) == len(variants) == 20  # colour and marker together tell every one apart
+    assert styles[("coreset", False, "from 0", "default")]["color"] != styles[("vaal", False, "from 0", "default")]["color"]
+    for variant, style in styles.items():
+        assert style["paper"] == variants[variant]
+        line = ":" if variant[1] else "-" if style["paper"] else "--"
+        filled = style["markerfacecolor"] == style["color"]
+        assert (style["linestyle"], filled) == (line, style["paper"]), variant
+    assert styles[("typiclust", False, "from 10 random", "default")]["label"] == "typiclust (from 10 random)"
+    assert styles[("kmeans", False, "from 0", "default")]["label"] == "kmeans"
+
+
+def test_paper_methods_come_from_the_reference_table():
+    reference = paper_reference()
+    board = aggregate(fixed_records(), reference)
+    assert board.groupby("method")["paper_method"].first().to_dict() == {
+        "coreset": True, "kmeans": True, "random": True, "typiclust": False, "uniform": True}
+    extended = pd.concat([reference, reference.iloc[:1].assign(method="typiclust")])
+    assert aggregate(fixed_records(), extended).set_index("method")["paper_method"]["typiclust"].all()
 
 
 # --- merging result directories -----------------------------------------------------

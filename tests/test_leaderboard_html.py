@@ -7,12 +7,13 @@ unless ``LBAL_REQUIRE_BROWSER=1``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from browser import assert_looks_like, open_browser
-from leaderboard_records import SNAPSHOTS, fixed_records, make_record, write_results
+from leaderboard_records import SNAPSHOTS, fixed_records, make_record, variant_records, write_results
 from lbal_bench.errors import LbalError
 from lbal_bench.leaderboard import write_leaderboard, write_site
 
@@ -53,7 +54,34 @@ def test_paper_value_without_a_std_is_shown_alone(tmp_path):
     write_site(tmp_path / "leaderboard", tmp_path / "site")
     expected = "20.5 ± 0.5<span class=\"paper\">paper 23.4 (Δ −2.9, Table 14)</span>"
     assert expected in (tmp_path / "site" / "imagenet" / "index.html").read_text()
-    assert "| coreset: paper | 23.4 (Δ −2.9, Table 14) |" in (tmp_path / "leaderboard/imagenet/leaderboard.md").read_text()
+    markdown = re.sub(r" {2,}", " ", (tmp_path / "leaderboard/imagenet/leaderboard.md").read_text())
+    assert "| coreset: paper | | 23.4 (Δ −2.9, Table 14) | |" in markdown
+
+
+def test_index_names_every_board_once_and_leaves_out_empty_and_unfinished_ones(tmp_path):
+    root = tmp_path / "leaderboard"
+    write_leaderboard(fixed_records()[:3], root / "digits", "digits")
+    write_leaderboard(fixed_records()[3:6], root / "digits_again", "digits")  # the same title
+    write_leaderboard([], root / "empty", "digits")  # e.g. an --only that matched nothing
+    write_leaderboard(fixed_records()[:3], root / ".digits.new-host.1.x", "digits")  # a killed write's leftover
+    index = write_site(root, tmp_path / "site").read_text()
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', index) == [
+        ("digits/index.html", "digits (digits)"), ("digits_again/index.html", "digits (digits_again)")]
+    assert not (tmp_path / "site" / "empty").exists()
+    write_leaderboard([], root / "digits", "digits")
+    write_leaderboard([], root / "digits_again", "digits")
+    with pytest.raises(LbalError, match=r"every board is empty \(no rows\); nothing to publish$"):
+        write_site(root, tmp_path / "site2")
+
+
+def test_page_shows_rankings_start_options_and_aubc(tmp_path):
+    write_leaderboard(variant_records(), tmp_path / "leaderboard" / "variants", "variants")
+    page = (write_site(tmp_path / "leaderboard", tmp_path / "site").parent / "variants" / "index.html").read_text()
+    assert '<h2>Ranking: resnet18_compress · linear top1</h2>' in page
+    assert '<td class="options">sampler: init=random, nredo=5 · evaluator: normalise=l2</td>' in page
+    assert '<td class="start">from 10 random</td>' in page
+    assert '<td class="num" data-sort="1.5000">1.50</td>' in page  # kmeans' mean rank over two datasets
+    assert '<td class="num aubc best" data-sort="47.3392">47.3 ± 0.8</td>' in page
 
 
 def test_board_written_before_the_site_existed_is_refused_by_name(tmp_path):
@@ -101,30 +129,39 @@ def test_index_links_to_a_board_page_whose_tables_and_plots_render(browser, site
     tables = browser.find_elements("css selector", "table.board")
     assert [t.find_element("xpath", "preceding-sibling::h2[1]").text for t in tables] == [
         "cifar10 · resnet18_compress · coverage", "cifar10 · resnet18_compress · linear top1"]
-    assert all(methods(t) == ["kmeans", "random", "typiclust", "uniform †"] for t in tables)
+    assert all(methods(t) == ["coreset", "kmeans", "random", "typiclust", "uniform †"] for t in tables)
     images = browser.find_elements("tag name", "img")
     assert len(images) == 3  # coverage, linear, class histogram
     for image in images:
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 100
-    kmeans = tables[1].find_element("css selector", "tbody tr td")
-    assert kmeans.text.splitlines() == ["36.0 ± 0.8", "paper 28.5 ± 0.2 (Δ +7.5, Table 1)"]
-    assert "best" in kmeans.get_attribute("class")
+    kmeans = tables[1].find_elements("css selector", "tbody tr")[1].find_elements("tag name", "td")
+    assert [kmeans[0].text, kmeans[-2].text] == ["from 0", "45.3 ± 0.8"]  # start, AUBC
+    assert kmeans[1].text.splitlines() == ["36.0 ± 0.8", "paper 28.5 ± 0.2 (Δ +7.5, Table 1)"]
+    assert "best" in kmeans[1].get_attribute("class")
+    rankings = browser.find_elements("css selector", "table.ranking")
+    assert [t.find_element("xpath", "preceding-sibling::h2[1]").text for t in rankings] == [
+        "Ranking: resnet18_compress · coverage", "Ranking: resnet18_compress · linear top1"]
+    assert methods(rankings[1]) == ["kmeans", "typiclust", "random", "coreset", "uniform †"]  # by AUBC; † unranked
 
 
 def test_clicking_a_budget_header_sorts_rows_and_provenance_opens(browser, site):
     browser.get((site / "fixture" / "index.html").as_uri())
     linear = browser.find_elements("css selector", "table.board")[1]
-    header = linear.find_elements("css selector", "thead button")[1]
+    header = linear.find_elements("css selector", "thead button")[2]
     assert header.text == "10"
     header.click()
-    assert methods(linear) == ["random", "typiclust", "kmeans", "uniform †"]  # 21, 34, 36, 41
+    assert methods(linear) == ["coreset", "random", "typiclust", "kmeans", "uniform †"]  # 21, 21, 34, 36, 41
     header.click()
-    assert methods(linear) == ["uniform †", "kmeans", "typiclust", "random"]
+    assert methods(linear) == ["uniform †", "kmeans", "typiclust", "coreset", "random"]
+    aubc = linear.find_elements("css selector", "thead button")[-1]
+    assert aubc.text == "AUBC"
+    aubc.click()
+    assert methods(linear) == ["coreset", "random", "typiclust", "kmeans", "uniform †"]  # 30.2, 30.5, 44.6, …
     summary = linear.find_element("css selector", "tbody tr details summary")
     assert summary.text == "9 records"
     summary.click()
     details = linear.find_element("css selector", "tbody tr details").text
-    assert "git 0123456789abcdef0123456789abcdef01234567" in details and "sampler uniform: lbal-bench 0.1.0" in details
+    assert "git 0123456789abcdef0123456789abcdef01234567" in details and "sampler coreset: lbal-bench 0.1.0" in details
 
 
 def test_board_page_looks_like_its_screenshot(browser, site, tmp_path):

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import LbalError
 from ..leaderboard import write_leaderboard, write_site
+from ..leaderboard.aggregate import record_problems
 from ..store import merge_results
 from .common import console, err_console
 
@@ -29,8 +30,9 @@ def command(
 ) -> None:
     """Merge records (one per fingerprint) into Markdown, CSV, JSON and plots; --html adds the site."""
     records, problems = merge_results(results_dirs)
-    for problem in problems:
-        err_console.print(f"warning: {problem}; skipped", markup=False)
+    for problem in [*problems, *record_problems(records)]:
+        err_console.print(f"warning: {problem}" + ("" if problem.endswith("left off the board") else "; skipped"),
+                          markup=False)
     if not records:
         raise LbalError(f"{', '.join(map(str, results_dirs))}: no sound result records")
     title = name or results_dirs[0].resolve().name

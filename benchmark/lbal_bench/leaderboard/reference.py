@@ -12,6 +12,9 @@ classification used different backbones (Table 13's ablation) are left out, sinc
 of ours uses one backbone for both. Of the rest the lowest-numbered table wins: the main
 paper's tables come before the appendix's variants (other initial pools, other
 backbones), and the board names the table its number comes from.
+
+The paper's methods are the methods its tables name (``paper_methods``): the board tells
+them apart from later methods by data, never by a list of plugin names in the code.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def paper_reference() -> pd.DataFrame:
     with source.open("rb") as handle:
         frame = pd.read_csv(handle, dtype={"table": str, "note": str})
     return main_rows(frame, str(source))
+
+
+def paper_methods(reference: pd.DataFrame) -> frozenset[str]:
+    """The methods (sampler plugin names) that a paper reference frame has numbers for."""
+    return frozenset(str(m) for m in reference["method"].dropna().unique())
 
 
 def compare(board: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
