@@ -23,6 +23,7 @@ from .aggregate import heading, histogram_tables, method_rows, tables, variant_l
 
 FORMATS = ("png", "svg")
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
+GROUPS = {True: "the paper's methods", False: "since the paper"}  # legend headings
 MARKERS = ["o", "^", "D", "v", "P", "X", "<", ">", "h"]  # no square: that is the paper's value
 STYLE = {"svg.hashsalt": "lbal-bench", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False}
@@ -90,7 +91,7 @@ def _legend_handles(styles: dict[tuple, dict], shown: list[tuple], paper_values:
     from matplotlib.lines import Line2D
 
     handles = []
-    for paper, title in ((True, "the paper's methods"), (False, "since the paper")):
+    for paper, title in GROUPS.items():
         group = [v for v in shown if styles[v]["paper"] == paper]
         if group:
             handles.append(Line2D([], [], linestyle="none", label=title))
@@ -133,8 +134,11 @@ def budget_plot(table: pd.DataFrame, keys: tuple, out: Path, styles: dict[tuple,
         axes.set_ylabel(_plain(f"{keys[3]} (%)"))
         axes.set_title(_plain(heading(keys)))
         axes.grid(alpha=0.3)
-        axes.legend(handles=_legend_handles(styles, shown, paper_values), fontsize=7, frameon=False,
-                    loc="upper left", bbox_to_anchor=(1.01, 1))
+        legend = axes.legend(handles=_legend_handles(styles, shown, paper_values), fontsize=7, frameon=False,
+                             loc="upper left", bbox_to_anchor=(1.01, 1))
+        for text in legend.get_texts():
+            if text.get_text() in GROUPS.values():
+                text.set_fontweight("bold")
         return _save(figure, out, plot_stem(keys))
 
 
