@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from conftest import _pip_install
 from lbal_bench.plugins import get_registry
 from lbal_bench.registry import KINDS
+from lbal_bench.store import content_checksum, selection_checksum
 
 CATALOGUE = Path(__file__).parent / "bad_inputs"
 SETUP = yaml.safe_load((CATALOGUE / "cases.yaml").read_text())
@@ -72,7 +75,106 @@ def checkpoints(cli, suite: Path) -> dict:
     return {}
 
 
-PREPARE = {"tampered_record": tampered_record, "edited_metric": edited_metric, "features_files": features_files, "checkpoints": checkpoints}
+def _first(kind: str) -> Path:
+    return sorted(Path("results/bad", kind).glob("*"))[0]
+
+
+def resealed_record(edit):
+    """A preparation: run the suite, then ``edit`` one record's content and seal it with a
+    checksum that matches again, as someone who read the code could."""
+
+    def prepare(cli, suite: Path) -> dict:
+        result = cli("run", str(suite))
+        assert result.exit_code == 0, result.output
+        path = _first("records")
+        data = json.loads(path.read_text())
+        edit(data)
+        data["checksum"] = content_checksum(data)
+        path.write_text(json.dumps(data, indent=2))
+        return {"record": str(path)}
+
+    return prepare
+
+
+def stored_selection(edit, reseal: bool = True, records: bool = True):
+    """A preparation: run the suite, then replace one selection's indices by
+    ``edit(indices)`` (resealed with a matching checksum unless ``reseal`` is False);
+    ``records=False`` deletes the records too, so the next run reuses the selection."""
+
+    def prepare(cli, suite: Path) -> dict:
+        result = cli("run", str(suite))
+        assert result.exit_code == 0, result.output
+        path = _first("selections")
+        arrays = dict(np.load(path))
+        arrays["indices"] = edit(arrays["indices"])
+        if reseal:
+            arrays["checksum"] = selection_checksum(path.stem, arrays["indices"], arrays["seconds"],
+                                                    arrays["labels_seen"], str(arrays["info"]))
+        np.savez(path, **arrays)
+        if not records:
+            shutil.rmtree("results/bad/records")
+        return {"selection": str(path)}
+
+    return prepare
+
+
+def truncated_selection(records: bool):
+    """A preparation: run the suite, cut one selection file in half (and delete the
+    records unless ``records``)."""
+
+    def prepare(cli, suite: Path) -> dict:
+        filled = stored_selection(lambda indices: indices, records=records)(cli, suite)
+        path = Path(filled["selection"])
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        return filled
+
+    return prepare
+
+
+def cp1252_labeled(cli, suite: Path) -> dict:
+    """A features file and a --labeled CSV saved by a spreadsheet in Windows-1252."""
+    np.save("emb.npy", np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32))
+    Path("labeled.csv").write_bytes("index,label\n3,caf\xe9\n5,th\xe9\n".encode("latin-1"))
+    return {}
+
+
+def features_file(cli, suite: Path) -> dict:
+    """A features file of 40 unlabeled embeddings, and a folder where an output might go."""
+    np.save("emb.npy", np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32))
+    Path("out").mkdir()
+    Path("board.txt").write_text("not a folder\n")
+    return {}
+
+
+PREPARE = {
+    "tampered_record": tampered_record, "edited_metric": edited_metric, "features_files": features_files,
+    "checkpoints": checkpoints, "truncated_selection": truncated_selection(records=False),
+    "truncated_selection_kept": truncated_selection(records=True), "cp1252_labeled": cp1252_labeled,
+    "features_file": features_file,
+    "record_without_dataset": resealed_record(lambda d: d["display"].pop("dataset")),
+    "record_without_seed": resealed_record(lambda d: d["config"].pop("seed")),
+    "record_budget_ten": resealed_record(lambda d: d["config"].update(budget="ten")),
+    "record_metric_abc": resealed_record(lambda d: d["metrics"].update(coverage="abc")),
+    "record_metric_list": resealed_record(lambda d: d["metrics"].update(coverage=["a", "b"])),
+    "record_metric_nested": resealed_record(lambda d: d["metrics"].update(coverage={"a": 1.0})),
+    "record_metric_null": resealed_record(lambda d: d["metrics"].update(coverage=None)),
+    "record_no_metrics": resealed_record(lambda d: d.update(metrics={})),
+    "selection_too_few": stored_selection(lambda indices: np.arange(3)),
+    "selection_duplicates": stored_selection(lambda indices: np.array([7, 7, *range(8)])),
+    "selection_negative": stored_selection(lambda indices: np.array([-4, *range(9)])),
+    "selection_floats": stored_selection(lambda indices: np.arange(10.0)),
+    "selection_out_of_range": stored_selection(lambda indices: np.array([5000, *range(9)]), records=False),
+    "selection_edited": stored_selection(lambda indices: np.arange(10), reseal=False),
+    "selection_edited_rerun": stored_selection(lambda indices: np.arange(10), reseal=False, records=False),
+    "selection_too_few_rerun": stored_selection(lambda indices: np.arange(3), records=False),
+}
+
+
+@pytest.fixture(scope="session")
+def plugin_dirs(plugin_dirs, tmp_path_factory):
+    """The test distributions, and lbal-hostile: plugins that exit, hang, write into the
+    features, return what no record can hold, or lie in their flags and fingerprints."""
+    return {**plugin_dirs, "hostile": _pip_install(tmp_path_factory.mktemp("site") / "hostile", "lbal-hostile")}
 
 
 def expected(case: str, suite: Path, filled: dict) -> str:
@@ -86,7 +188,7 @@ def expected(case: str, suite: Path, filled: dict) -> str:
 
 
 def test_catalogue_is_complete():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 90
     suites = sorted(p.stem for p in CATALOGUE.glob("*.yaml") if p.name != "cases.yaml")
     assert suites == CASES
     assert set(SETUP) <= set(CASES)

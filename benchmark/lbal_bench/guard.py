@@ -6,6 +6,8 @@ and no plugin can end, hang or poison a run silently.
 - :func:`checked_metrics`: an evaluator's result must be a non-empty ``dict`` of named
   metrics, each a finite number or a list of counts (:func:`lbal_bench.store.metric_problem`);
   NaN, ``{}``, strings, ``None``, tensors, arrays and non-string keys are refused.
+- :func:`option_problem`: an option of a plugin factory whose signature annotates it
+  must fit the annotation (``knn: {k: 1.5}`` is refused when the suite is validated).
 - :func:`plain_data`: a fingerprint must be plain JSON data (an object in it would hash
   differently in every process, so resume would silently recompute everything).
 - :func:`stopped`: ``sys.exit`` or ``KeyboardInterrupt`` inside a plugin becomes an
@@ -79,6 +81,37 @@ def checked_metrics(plugin: Any, metrics: Any) -> dict:
             raise LbalError(f"{where} metric '{name}' that {problem}")
         checked[name] = float(value) if isinstance(value, numbers.Real) else value
     return checked
+
+
+def option_problem(factory: Callable, options: dict) -> str | None:
+    """What is wrong with ``options`` for ``factory`` by the types its signature annotates
+    (``k: int`` refuses 1.5; a bool is no number), or None. Options without a usable
+    annotation are left to the factory."""
+    import inspect
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: the factory judges its options itself
+        return None
+    for key, value in options.items():
+        annotation = hints.get(key)
+        if annotation is None or annotation is Any:
+            continue
+        numeric = annotation in (int, float) or typing.get_args(annotation) in ((int, type(None)), (float, type(None)))
+        try:
+            if isinstance(value, bool) and numeric:
+                raise ValueError
+            TypeAdapter(annotation).validate_python(value)
+        except (ValidationError, ValueError):
+            expected = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+            return f"option '{key}' must be {expected}, got {value!r} ({type(value).__name__})"
+        except Exception:  # an annotation pydantic cannot build a validator for
+            continue
+    return None
 
 
 def plain_data(plugin: Any, what: str, value: Any) -> Any:

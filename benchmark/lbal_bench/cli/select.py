@@ -41,7 +41,7 @@ def command(
                                            "-b weights=torchvision:IMAGENET1K_V1 for images, pixels for features]."),
     backbone_options: List[str] = typer.Option([], "--backbone-option", "-b", help="Backbone option KEY=VALUE, e.g. weights=ckpt.pth; repeatable."),
     dataset_options: List[str] = typer.Option([], "--dataset-option", "-d", help="Dataset option KEY=VALUE; repeatable."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampler's random generator."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sampler's random generator."),
     labeled: List[Path] = typer.Option([], "--labeled", help="CSV of images labeled already (an earlier output, or a "
                                        "'path' or 'index' column, optional 'label' column); repeatable."),
     classes: Optional[int] = typer.Option(None, "--classes", min=1, help="Number of classes, for samplers that use it "
@@ -51,6 +51,8 @@ def command(
 ) -> None:
     """Pick BUDGET images of SOURCE to label, with a sampler on cached backbone features; write
     them in rank order (largest cluster first) to a CSV, and with --html a contact sheet."""
+    if seed < 0:
+        raise LbalError(f"--seed {seed}: a seed is an integer >= 0")
     _writable(output, force, "-o")
     if html is not None:
         _writable(html, force, "--html")
@@ -73,7 +75,8 @@ def command(
             err_console.print(f"skipped {path}: {reason}", markup=False)
         count = len(data.folder.skipped)
         if count:
-            err_console.print(f"skipped {count} file{'s' if count > 1 else ''}; using {len(data.folder.paths)} images",
+            using = len(data.folder.paths)
+            err_console.print(f"skipped {count} file{'s' if count > 1 else ''}; using {using} image{'s' if using > 1 else ''}",
                               markup=False)
     images = pool_images(data) if html is not None else None
     if not folder:
