@@ -22,7 +22,7 @@ def test_contract_without_reading_labels(case):
     assert pool.oracle.requests() == 0
 
 
-@pytest.mark.parametrize("init", ["random", "kmeans++", "afkmc2"])
+@pytest.mark.parametrize("init", ["greedy", "random", "kmeans++", "afkmc2"])
 def test_contract_with_every_init(init):
     pool, budget = CASES["duplicate-rows-labeled"]
     check_contract(make_sampler("multi_kmeans", init=init, nredo=2, max_points_per_centroid=4), pool, budget)
@@ -49,7 +49,9 @@ def test_takes_the_kmeans_samplers_options_and_defaults():
         ({"nredo": 2.5}, "nredo must be an integer >= 1, got 2.5"),
         ({"nredo": True}, "nredo must be an integer >= 1, got True"),
         ({"max_points_per_centroid": 0}, "max_points_per_centroid must be an integer >= 1 or null, got 0"),
-        ({"init": "kmeans+"}, "init must be one of random, kmeans\\+\\+, afkmc2, got 'kmeans\\+'"),
+        ({"init": "kmeans+"}, "init must be one of greedy, random, kmeans\\+\\+, afkmc2, got 'kmeans\\+'"),
+        ({"backend": "sk"}, "backend must be one of faiss, sklearn, got 'sk'"),
+        ({"fixed_seed": 1}, "fixed_seed must be true or false, got 1"),
     ],
 )
 def test_bad_options_are_refused_with_the_option_named(name, options, message):

@@ -7,7 +7,7 @@ import pytest
 from sampler_contract import assert_valid, check_contract, contract_cases, make_sampler, pool_of
 
 from lbal_bench import LbalError
-from lbal_bench.compute import radius_graph
+from lbal_bench.compute import close_pairs, radius_graph
 from lbal_bench.features import l2_normalise
 from lbal_plugins.samplers.probcover import purity_delta
 
@@ -19,12 +19,13 @@ def test_contract(case):
     check_contract(make_sampler("probcover"), *CASES[case])
 
 
-def test_is_iterative_and_reads_no_labels():
+def test_is_iterative_cold_start_and_reads_no_labels():
     sampler = make_sampler("probcover")
-    assert sampler.iterative is True and sampler.uses_labels is False
+    assert sampler.iterative is True and sampler.uses_labels is False and sampler.cold_start is True
 
 
-@pytest.mark.parametrize("options", [{"delta": 0}, {"purity": 0}, {"purity": 1.5}, {"grid_step": 0}, {"niter": 0}])
+@pytest.mark.parametrize("options", [{"delta": 0}, {"delta": "auto"}, {"delta": True}, {"purity": 0}, {"purity": 1.5},
+                                     {"grid_step": 0}, {"max_delta": 3}, {"niter": 0}])
 def test_rejects_bad_options(options):
     with pytest.raises(LbalError, match=next(iter(options))):
         make_sampler("probcover", **options)
@@ -115,19 +116,21 @@ def test_purity_rule_takes_the_largest_delta_whose_balls_are_pure_enough(alpha):
     grid = np.round(0.05 * np.arange(1, 41), 10)
     purities = np.array([brute_force_purity(distances(x), pseudo, g) for g in grid])
     assert 0 < (purities >= alpha).sum() < len(grid)
-    assert purity_delta(x, pseudo, grid, alpha) == grid[np.flatnonzero(purities >= alpha)[-1]]
+    best = np.flatnonzero(purities >= alpha)[-1]
+    assert purity_delta(x, pseudo, grid, alpha) == (grid[best], purities[best])
 
 
 def test_purity_rule_falls_back_to_the_smallest_delta():
     x = np.repeat(np.eye(2, 4, dtype=np.float32), 2, axis=0)
     pseudo = np.array([0, 1, 2, 3])  # duplicates with different labels: no ball is pure
-    assert purity_delta(x, pseudo, np.array([0.1, 0.2]), 0.5) == 0.1
+    assert purity_delta(x, pseudo, np.array([0.1, 0.2]), 0.5) == (0.1, 0.0)
 
 
 def test_purity_rule_on_separated_blobs_reaches_across_each_blob_only():
     x, blob = separated_blobs()
     d = distances(x)
-    delta = purity_delta(x, blob, np.round(0.05 * np.arange(1, 41), 10), 0.95)
+    delta, purity = purity_delta(x, blob, np.round(0.05 * np.arange(1, 41), 10), 0.95)
+    assert purity == 1.0
     assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
 
 
@@ -135,8 +138,54 @@ def test_delta_by_purity_on_separated_blobs_gives_one_pick_per_blob():
     x, blob = separated_blobs()
     pool = pool_of(x, num_classes=3)
     sampler = make_sampler("probcover")
-    delta = sampler.choose_delta(pool, np.random.default_rng(0))
+    delta, _ = sampler.choose_delta(pool, np.random.default_rng(0))
     d = distances(x)
     assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
     chosen = sampler.select(pool, 3, np.random.default_rng(0))
     assert sorted(blob[chosen]) == [0, 1, 2]
+
+
+def test_radius_graph_with_many_cells_is_the_dense_ball_graph():
+    """The pruned search (here ~20 cells of ~20 rows) finds every pair, each once."""
+    x, _ = separated_blobs(n_per=130)
+    d = distances(x)
+    delta = safe_delta(d, 0.12)
+    pairs = {(int(i), int(j)) for block in close_pairs(x, delta, cells=20) for i, j in zip(*block[:2])}
+    upper = np.argwhere(np.triu(d < delta, 1))
+    assert pairs == {(int(i), int(j)) for i, j in upper}
+
+
+def test_records_delta_rule_and_purity_in_pool_info():
+    x, _ = separated_blobs()
+    pool = pool_of(x, num_classes=3)
+    make_sampler("probcover").select(pool, 3, np.random.default_rng(0))
+    assert pool.info["delta_rule"] == "auto-once" and pool.info["purity"] >= 0.95 and pool.info["delta"] > 0
+    given = pool_of(x, num_classes=3)
+    make_sampler("probcover", delta=0.5).select(given, 3, np.random.default_rng(0))
+    assert given.info == {"delta": 0.5, "delta_rule": "given"}
+
+
+def test_auto_once_seeds_its_kmeans_with_a_constant_and_auto_per_step_with_the_step(monkeypatch):
+    import lbal_plugins.samplers.probcover as module
+
+    seeds = []
+    monkeypatch.setattr(module.ProbCover, "purity_rule", lambda self, x, k, seed: seeds.append(seed) or (0.3, 1.0))
+    x, _ = separated_blobs()
+    once = make_sampler("probcover")
+    for seed in (0, 1):  # another seed, another step: the same pool, one δ computed once
+        once.choose_delta(pool_of(x, num_classes=3), np.random.default_rng(seed))
+    assert seeds == [module.ONCE_SEED]
+    per_step = make_sampler("probcover", delta="auto-per-step")
+    for seed in (0, 1):
+        per_step.choose_delta(pool_of(x, num_classes=3), np.random.default_rng(seed))
+    assert seeds[1:] == [int(np.random.default_rng(s).integers(2**31 - 1)) for s in (0, 1)]
+
+
+def test_from_zero_labels_picks_the_densest_ball_first():
+    x, blob = separated_blobs()
+    pool = pool_of(x, num_classes=3)
+    assert len(pool.labeled) == 0
+    d = distances(x)
+    delta = safe_delta(d, 0.1)
+    chosen = make_sampler("probcover", delta=delta).select(pool, 1, np.random.default_rng(0))
+    assert chosen[0] == int(np.argmax((d < delta).sum(axis=1)))

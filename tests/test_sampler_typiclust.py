@@ -30,7 +30,7 @@ def test_rejects_bad_options(options):
 
 def fixed_clusters(monkeypatch, clusters):
     """Make the sampler see ``clusters`` as its K-means result."""
-    monkeypatch.setattr(module, "kmeans_labels", lambda x, k, **_: np.asarray(clusters))
+    monkeypatch.setattr(module.TypiClust, "cluster_labels", lambda self, x, k, seed: np.asarray(clusters))
 
 
 def most_typical(features: np.ndarray, points: np.ndarray, knn: int = 20) -> int:

@@ -71,7 +71,7 @@ def test_regulariser_pushes_picks_of_neighbouring_clusters_apart(monkeypatch):
     # the groups at 0.9 and 1.1, 0.2 apart across the cluster boundary
     x = arc([0.9, 1.1, 0.0, 2.0])
     clusters = np.repeat([0, 1, 0, 1], 5)
-    monkeypatch.setattr(module, "kmeans_labels", lambda x, k, **_: clusters)
+    monkeypatch.setattr(module.USL, "cluster_labels", lambda self, x, k, seed: clusters)
     pool = pool_of(x)
     plain = make_sampler("usl", knn=3, lam=0.0).select(pool, 2, np.random.default_rng(0))
     spread = make_sampler("usl", knn=3).select(pool, 2, np.random.default_rng(0))
@@ -96,6 +96,6 @@ def test_penalty_sums_inverse_distances_to_other_clusters_picks_within_the_horiz
 
 def test_fills_empty_clusters_with_the_best_remaining_points(monkeypatch):
     x = arc([0.0, 1.0, 2.0], copies=4)
-    monkeypatch.setattr(module, "kmeans_labels", lambda x, k, **_: np.repeat([0, 2, 4], 4))  # 1, 3 empty
+    monkeypatch.setattr(module.USL, "cluster_labels", lambda self, x, k, seed: np.repeat([0, 2, 4], 4))  # 1, 3 empty
     chosen = make_sampler("usl", knn=3, lam=0.0).select(pool_of(x), 5, np.random.default_rng(0))
     assert list(chosen) == [0, 4, 8, 1, 2]

@@ -1,4 +1,5 @@
-"""Numerical helpers for plugins: device choice, faiss K-means and nearest neighbours.
+"""Numerical helpers for plugins: device choice, K-means (one implementation for every
+sampler that clusters), nearest neighbours and ball graphs.
 
 faiss runs on the GPU when a GPU build (``pip install lbal-bench[gpu]``) sees a CUDA
 device, else on the CPU. torch is imported only when a torch helper is called.
@@ -7,7 +8,7 @@ device, else on the CPU. torch is imported only when a torch helper is called.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import faiss
 import numpy as np
@@ -30,45 +31,104 @@ def _float32(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-KMEANS_INITS = {"random": "RANDOM", "kmeans++": "KMEANS_PLUS_PLUS", "afkmc2": "AFK_MC2"}
+FAISS_INITS = {"random": "RANDOM", "kmeans++": "KMEANS_PLUS_PLUS", "afkmc2": "AFK_MC2"}
+KMEANS_INITS = ("greedy", *FAISS_INITS)
+KMEANS_BACKENDS = ("faiss", "sklearn")
+FAISS_DEFAULT_SEED = 1234  # faiss.Kmeans's seed when none is given, as in the paper's original code
 
 
 def _kmeans_init_method(init: str) -> dict:
     """faiss ``Kmeans`` keyword for the ``init`` named; a ``ValueError`` if unknown or unsupported."""
     if init not in KMEANS_INITS:
         raise ValueError(f"init must be one of {', '.join(KMEANS_INITS)}, got {init!r}")
-    if init == "random":  # faiss's default: also works on faiss builds before 1.14
+    if init in ("random", "greedy"):  # greedy: our centres are passed in; random: faiss's default
         return {}
-    method = getattr(faiss, f"ClusteringInitMethod_{KMEANS_INITS[init]}", None)
+    method = getattr(faiss, f"ClusteringInitMethod_{FAISS_INITS[init]}", None)
     if method is None:
         raise ValueError(f"init {init!r} needs faiss >= 1.14 (installed: {faiss.__version__}); use init: random")
     return {"init_method": method}
 
 
-def kmeans(
-    x: np.ndarray, k: int, seed: int, niter: int = 20, nredo: int = 5, init: str = "random",
-    max_points_per_centroid: int | None = None,
-) -> np.ndarray:
-    """Centroids ``float32 [k, D]`` of faiss K-means on ``x``.
+def greedy_kmeanspp(x: np.ndarray, k: int, seed: int, candidates: int | None = None) -> np.ndarray:
+    """Indices (int64 ``[k]``) of ``x`` chosen as initial centres by greedy k-means++.
 
-    ``niter`` Lloyd iterations at most (faiss >= 1.14 stops once the objective no longer
-    changes), ``nredo`` runs keeping the lowest objective. ``init`` picks the starting
-    centroids: ``"random"`` (k distinct points), ``"kmeans++"`` (D² sampling; k passes over
-    ``x``) or ``"afkmc2"`` (its Markov-chain approximation, Bachem et al., NeurIPS 2016:
-    one pass plus O(k² · D) work, on one CPU thread). ``max_points_per_centroid``: train
-    on a random subsample of ``k * max_points_per_centroid`` points when ``x`` has more;
-    ``None`` trains on every point.
+    Arthur and Vassilvitskii's D² sampling, greedy as scikit-learn's ``kmeans_plusplus``:
+    each centre after the first (uniform) is the best of ``candidates`` D²-sampled points
+    (default ``2 + int(log k)``, scikit-learn's), the one that lowers the potential (sum of
+    squared distances to the nearest centre) most. Exact, and cheaper than recomputing
+    every distance: a point can only move to a candidate ``c`` when its centre ``m`` has
+    ``||c - m|| < 2 ||x - m||`` (triangle inequality), so each step reads only the points
+    of the clusters within twice their radius of a candidate (Raff, "Exact Acceleration
+    of K-Means++ and K-Means||", IJCAI 2021). Memory is ``O(N + k · candidates)``, never
+    ``N × k``; torch kernels on ``torch_device()``.
     """
-    x = _float32(x)
-    if max_points_per_centroid is None:
-        max_points_per_centroid = -(-len(x) // k) + 1
-    km = faiss.Kmeans(
-        x.shape[1], k, niter=niter, nredo=nredo, seed=seed, gpu=faiss_gpu(), verbose=False,
-        min_points_per_centroid=1, max_points_per_centroid=max_points_per_centroid,
-        **_kmeans_init_method(init),
-    )
-    km.train(x)
-    return km.centroids
+    import torch
+
+    n = len(x)
+    if not 1 <= k <= n:
+        raise ValueError(f"cannot seed {k} centres from {n} points")
+    candidates = candidates or 2 + int(np.log(k))
+    device = torch_device()
+    rng = np.random.default_rng(seed)
+    points = torch.tensor(_float32(x), device=device)  # a copy: x may be a read-only memmap
+    norms = (points * points).sum(dim=1)
+
+    def sqdist(rows: torch.Tensor | None, cols: torch.Tensor) -> torch.Tensor:
+        """Squared distances ``[rows, cols]``; ``rows=None``: every point (no copy)."""
+        block, block_norms = (points, norms) if rows is None else (points[rows], norms[rows])
+        return (block_norms[:, None] + norms[cols][None, :] - 2 * block @ points[cols].T).clamp_(min=0)
+
+    chosen = np.empty(k, dtype=np.int64)
+    chosen[0] = rng.integers(n)
+    closest = sqdist(None, torch.as_tensor(chosen[:1], device=device))[:, 0]
+    owner = torch.zeros(n, dtype=torch.int64, device=device)  # position in `chosen` of each point's centre
+    radius = torch.zeros(k, device=device)  # an upper bound of each centre's largest member distance
+    radius[0] = closest.max().sqrt()
+    centres = torch.as_tensor(chosen, device=device)
+    for step in range(1, k):
+        cumulative = torch.cumsum(closest, 0, dtype=torch.float64)
+        total = float(cumulative[-1])
+        if total <= 0:  # every point sits on a centre: take unused points in order
+            chosen[step:] = np.setdiff1d(np.arange(n), chosen[:step])[:k - step]
+            break
+        draws = torch.as_tensor(rng.random(candidates) * total, device=device, dtype=torch.float64)
+        cand = torch.searchsorted(cumulative, draws).clamp_(max=n - 1)
+        relevant = torch.zeros(k, dtype=torch.bool, device=device)
+        relevant[:step] = (sqdist(cand, centres[:step]).sqrt() < 2 * radius[None, :step]).any(dim=0)
+        rows = torch.nonzero(relevant[owner]).flatten()
+        if 2 * len(rows) > n:  # most points may move: read all in place rather than copy them
+            rows = None
+        block, block_norms = (points, norms) if rows is None else (points[rows], norms[rows])
+        current = closest if rows is None else closest[rows]
+        # potential each candidate removes: sum over the rows of max(0, current - d2), one fused product
+        slack = torch.addmm((current - block_norms)[:, None] - norms[cand][None, :], block, points[cand].T, alpha=2)
+        best = int(torch.argmax(slack.clamp_(min=0).sum(dim=0)))
+        chosen[step] = int(cand[best])
+        centres[step] = cand[best]
+        d2 = (block_norms + norms[cand[best]] - 2 * block @ points[cand[best]]).clamp_(min=0)
+        moved = d2 < current
+        updated = torch.minimum(current, d2)
+        if rows is None:
+            closest = updated
+            owner[moved] = step
+        else:
+            closest[rows] = updated
+            owner[rows[moved]] = step
+        radius[relevant] = 0
+        radius[step] = 0
+        radius.scatter_reduce_(0, owner if rows is None else owner[rows], updated.sqrt(), reduce="amax")
+    return chosen
+
+
+def _sklearn_labels_and_centres(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """TypiClust's reference clustering: scikit-learn ``KMeans`` (its defaults) for k <= 50,
+    ``MiniBatchKMeans(batch_size=5000)`` above."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    model = KMeans(n_clusters=k, random_state=seed) if k <= 50 else \
+        MiniBatchKMeans(n_clusters=k, batch_size=5000, random_state=seed)
+    model.fit(x)
+    return model.labels_.astype(np.int64), model.cluster_centers_.astype(np.float32)
 
 
 def _is_count(value) -> bool:
@@ -77,19 +137,41 @@ def _is_count(value) -> bool:
 
 @dataclass(frozen=True)
 class KMeansOptions:
-    """The K-means settings of the K-means samplers, validated when built.
+    """The K-means settings of every sampler that clusters, validated when built.
 
     A sampler subclasses it to take these as its options (with their defaults, so they
-    enter the cell fingerprint) and calls ``self.centroids``. The defaults, one AFK-MC²
-    seeded run of at most 20 iterations on every point, reach a lower mean objective
-    than the paper's five random restarts about 4× faster (benchmarks/RESULTS.md,
-    "K-means selection"); ``nredo=5, init="random"`` is the paper's configuration.
+    enter the cell fingerprint) and calls ``self.centroids`` or ``self.cluster_labels``.
+
+    - ``init``: ``"random"`` (k distinct points, faiss's default, the paper's original),
+      ``"greedy"`` (greedy k-means++, ``greedy_kmeanspp``: scikit-learn's seeding),
+      ``"kmeans++"`` / ``"afkmc2"`` (faiss's own seedings, faiss >= 1.14).
+    - ``nredo``: runs, keeping the lowest objective (each run seeds anew).
+    - ``niter``: Lloyd iterations at most per run (faiss >= 1.14 stops once the objective
+      stops changing).
+    - ``fixed_seed``: every run uses faiss's default seed 1234 whatever the cell's seed,
+      as the paper's original code (which never seeded faiss): all seeds then give one
+      selection, so the std over seeds is that of the evaluation only.
+    - ``max_points_per_centroid``: train on a random subsample of
+      ``k * max_points_per_centroid`` points when there are more; ``None``: every point.
+    - ``backend``: ``"faiss"``, or ``"sklearn"`` (TypiClust's reference clustering:
+      scikit-learn ``KMeans`` with its defaults for k <= 50, ``MiniBatchKMeans`` with
+      batch 5000 above; ``init``, ``nredo``, ``niter`` and ``max_points_per_centroid``
+      are then scikit-learn's own).
+
+    Defaults: one greedy k-means++ run of at most 20 iterations. Over 30 seeds at k = the
+    number of classes it selects at least as well as the paper's ``init="random",
+    nredo=5`` (1-NN and coverage, digits and an imbalanced synthetic set: docs/protocol.md,
+    "Protocol choices", from benchmarks/bench_protocol.py) and reaches scikit-learn's
+    inertia (benchmarks/bench_kmeans.py); ``{init: random, nredo: 5}`` is the paper's
+    configuration, ``fixed_seed: true`` added the released code's.
     """
 
-    niter: int = 20
+    init: str = "greedy"
     nredo: int = 1
-    init: str = "afkmc2"
+    niter: int = 20
+    fixed_seed: bool = False
     max_points_per_centroid: int | None = None
+    backend: str = "faiss"
 
     def __post_init__(self):
         for name in ("niter", "nredo"):
@@ -99,14 +181,70 @@ class KMeansOptions:
             raise ValueError(
                 f"max_points_per_centroid must be an integer >= 1 or null, got {self.max_points_per_centroid!r}"
             )
+        if not isinstance(self.fixed_seed, bool):
+            raise ValueError(f"fixed_seed must be true or false, got {self.fixed_seed!r}")
+        if self.backend not in KMEANS_BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(KMEANS_BACKENDS)}, got {self.backend!r}")
         _kmeans_init_method(self.init)
 
+    def kmeans_options(self) -> KMeansOptions:
+        """These settings alone (a sampler subclass's other options dropped)."""
+        return KMeansOptions(**{f.name: getattr(self, f.name) for f in fields(KMeansOptions)})
+
     def centroids(self, x: np.ndarray, k: int, seed: int) -> np.ndarray:
-        """``kmeans(x, k, seed)`` with these settings."""
-        return kmeans(
-            x, k, seed, niter=self.niter, nredo=self.nredo, init=self.init,
-            max_points_per_centroid=self.max_points_per_centroid,
-        )
+        """Centroids ``float32 [k, D]`` of K-means on ``x`` with these settings."""
+        return self._fit(x, k, seed)[1]
+
+    def cluster_labels(self, x: np.ndarray, k: int, seed: int) -> np.ndarray:
+        """Cluster id (int64 ``[N]``, ``0..k-1``) of every point: its nearest centroid.
+
+        A cluster may be empty (e.g. when ``x`` has duplicate rows)."""
+        labels, centres = self._fit(x, k, seed)
+        return labels if labels is not None else nearest(centres, x, 1)[1][:, 0].astype(np.int64)
+
+    def _fit(self, x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
+        seed = FAISS_DEFAULT_SEED if self.fixed_seed else int(seed)
+        x = _float32(x)
+        if self.backend == "sklearn":
+            return _sklearn_labels_and_centres(x, k, seed)
+        if self.init != "greedy":
+            return None, kmeans(x, k, seed, niter=self.niter, nredo=self.nredo, init=self.init,
+                                max_points_per_centroid=self.max_points_per_centroid)
+        best, best_objective = None, np.inf
+        for run in range(self.nredo):
+            run_seed = int(np.random.default_rng([seed, run]).integers(2**31 - 1))
+            start = x[greedy_kmeanspp(x, k, run_seed)]
+            centres, objective = kmeans(x, k, run_seed, niter=self.niter, nredo=1, init="greedy",
+                                        max_points_per_centroid=self.max_points_per_centroid,
+                                        start=start, objective=True)
+            if objective < best_objective:
+                best, best_objective = centres, objective
+        return None, best
+
+
+def kmeans(
+    x: np.ndarray, k: int, seed: int, niter: int = 20, nredo: int = 5, init: str = "random",
+    max_points_per_centroid: int | None = None, start: np.ndarray | None = None, objective: bool = False,
+):
+    """Centroids ``float32 [k, D]`` of faiss K-means on ``x`` (``(centroids, objective)``
+    with ``objective=True``).
+
+    ``niter`` Lloyd iterations at most (faiss >= 1.14 stops once the objective no longer
+    changes), ``nredo`` runs keeping the lowest objective. ``init`` picks faiss's starting
+    centroids (``KMeansOptions``); ``start`` passes them instead (``[k, D]``, one run).
+    ``max_points_per_centroid``: train on a random subsample of
+    ``k * max_points_per_centroid`` points when ``x`` has more; ``None``: every point.
+    """
+    x = _float32(x)
+    if max_points_per_centroid is None:
+        max_points_per_centroid = -(-len(x) // k) + 1
+    km = faiss.Kmeans(
+        x.shape[1], k, niter=niter, nredo=nredo, seed=seed, gpu=faiss_gpu(), verbose=False,
+        min_points_per_centroid=1, max_points_per_centroid=max_points_per_centroid,
+        **_kmeans_init_method(init),
+    )
+    final = km.train(x, init_centroids=None if start is None else _float32(start))
+    return (km.centroids, float(final)) if objective else km.centroids
 
 
 def nearest(database: np.ndarray, queries: np.ndarray, k: int, metric: str = "l2") -> tuple[np.ndarray, np.ndarray]:
@@ -168,15 +306,6 @@ def nearest_unique(points: np.ndarray, centres: np.ndarray, taken: np.ndarray | 
     return chosen
 
 
-def kmeans_labels(x: np.ndarray, k: int, seed: int, niter: int = 20, nredo: int = 5) -> np.ndarray:
-    """Cluster id (int64 ``[N]``) of every point of ``x``: its nearest centroid of ``kmeans``.
-
-    Ids run over ``0..k-1``; a cluster may be empty (e.g. when ``x`` has duplicate rows).
-    """
-    centroids = kmeans(x, k, seed=seed, niter=niter, nredo=nredo)
-    return nearest(centroids, x, 1)[1][:, 0].astype(np.int64)
-
-
 def mean_knn_sqdist(x: np.ndarray, k: int, include_self: bool = False, block: int = 16384) -> np.ndarray:
     """Mean squared L2 distance (float64 ``[N]``) from each row of ``x`` to its k nearest rows.
 
@@ -224,24 +353,67 @@ def sqdist_blocks(x: np.ndarray, y: np.ndarray, max_elements: int = 1 << 25):
         yield start, d2.clamp_(min=0)
 
 
+def close_pairs(x: np.ndarray, radius: float, cells: int | None = None, max_elements: int = 1 << 24):
+    """Yield ``(i, j, d2)``: every pair ``i < j`` of rows of ``x`` with ``||x_i - x_j|| < radius``
+    (int64 index arrays and their float32 squared distances), each pair exactly once.
+
+    Exact, without all N² distances: the rows are partitioned into about ``sqrt(N)``
+    cells (``cells``) by a faiss K-means on a subsample; a row ``x`` can only be within
+    ``radius`` of a cell ``b`` with centre ``m_b`` and radius ``r_b`` if
+    ``||x - m_b|| < radius + r_b`` (triangle inequality), so each cell's rows are compared
+    with the rows of the cells that bound lets through, in blocks of about
+    ``max_elements`` distances (torch on ``torch_device()``). Each pair is decided once,
+    in the cell of its smaller index, so a graph built from it is exactly symmetric.
+    """
+    import torch
+
+    x = _float32(x)
+    n = len(x)
+    cells = min(n, cells or max(1, int(np.sqrt(n))))
+    centres = kmeans(x, cells, seed=0, niter=10, nredo=1, max_points_per_centroid=64) if cells > 1 else x[:1] * 0
+    centre_dist, cell = nearest(centres, x, 1)
+    cell = cell[:, 0].astype(np.int64)
+    device = torch_device()
+    points = torch.tensor(x, device=device)
+    norms = (points * points).sum(dim=1)
+    tc = torch.as_tensor(_float32(centres), device=device)
+    cell_radius = np.zeros(cells)
+    np.maximum.at(cell_radius, cell, np.sqrt(np.maximum(centre_dist[:, 0], 0)))
+    order = np.argsort(cell, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=cells))])
+    slack = torch.as_tensor(radius + cell_radius + 1e-4, device=device, dtype=torch.float32)  # float guard
+    for a in range(cells):
+        rows = order[bounds[a]:bounds[a + 1]]
+        if not rows.size:
+            continue
+        tr = torch.as_tensor(rows, device=device)
+        to_centres = torch.cdist(points[tr], tc)
+        reachable = np.flatnonzero((to_centres < slack[None, :]).any(dim=0).cpu().numpy())
+        cols = np.sort(np.concatenate([order[bounds[b]:bounds[b + 1]] for b in reachable]))
+        cols = cols[cols > rows.min()]
+        tcols = torch.as_tensor(cols, device=device)
+        step = max(1, max_elements // max(1, len(cols)))
+        for start in range(0, len(rows), step):
+            ti = tr[start:start + step]
+            d2 = (norms[ti][:, None] + norms[tcols][None, :] - 2 * points[ti] @ points[tcols].T).clamp_(min=0)
+            hit = (d2 < radius * radius) & (tcols[None, :] > ti[:, None])
+            i, j = hit.nonzero().T
+            yield ti[i].cpu().numpy(), tcols[j].cpu().numpy(), d2[i, j].cpu().numpy()
+
+
 def radius_graph(x: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """The ball graph of ``x``: ``j`` is a neighbour of ``i`` iff ``||x_i - x_j|| < radius``.
 
     Returned as CSR ``(indptr int64 [N+1], indices int64 [E])``: the neighbours of ``i``
     are ``indices[indptr[i]:indptr[i+1]]``, ascending. Every point is its own neighbour and
-    the graph is exactly symmetric (each pair is decided once, from its upper-triangle
-    distance). Built block by block with ``sqdist_blocks``, so memory is the edge list.
+    the graph is exactly symmetric (each pair is decided once, ``close_pairs``), so
+    memory is the edge list and the distance work is that of the nearby cells only.
     """
-    import torch
-
     n = len(x)
     sources, targets = [np.arange(n)], [np.arange(n)]
-    for start, d2 in sqdist_blocks(x, x):
-        rows = torch.arange(start, start + len(d2), device=d2.device)[:, None]
-        cols = torch.arange(n, device=d2.device)[None, :]
-        i, j = ((d2 < radius * radius) & (cols > rows)).nonzero().T.cpu().numpy()
-        sources += [i + start, j]
-        targets += [j, i + start]
+    for i, j, _ in close_pairs(x, radius):
+        sources += [i, j]
+        targets += [j, i]
     sources, targets = np.concatenate(sources), np.concatenate(targets)
     order = np.lexsort((targets, sources))
     indptr = np.concatenate([[0], np.cumsum(np.bincount(sources, minlength=n))])

@@ -6,12 +6,12 @@ the whole L2-normalised pool (labeled and unlabeled points alike) into k = budge
 increment clusters with faiss K-means and labels, for each centre, the nearest point not
 labeled yet. The paper starts it from a K-means initial pool (set by the suite).
 
-Options: the ``kmeans`` sampler's, with the same defaults (``niter=20``, ``nredo=1``,
-``init="afkmc2"``, ``max_points_per_centroid=null``; ``lbal_bench.compute.KMeansOptions``).
+Options: the ``kmeans`` sampler's, with the same defaults (one greedy k-means++ run;
+``lbal_bench.compute.KMeansOptions``).
 
 Where we differ from the original code (UCDvision/low-budget-al, ``accu_kmeans``):
 
-- The K-means settings are the ``kmeans`` sampler's: one AFK-MC²-initialised run instead
+- The K-means settings are the ``kmeans`` sampler's: one greedy k-means++ run instead
   of 5 random restarts (see that sampler; ``options: {nredo: 5, init: random}`` is the
   original).
 - The original took, for each centre, the nearest unlabeled member of its own cluster

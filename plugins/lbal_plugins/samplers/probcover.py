@@ -3,21 +3,40 @@
 Yehuda, Dekel, Hacohen and Weinshall, "Active Learning Through a Covering Lens",
 NeurIPS 2022 (reference code: avihu111/TypiClust, ``deep-al/pycls/al/prob_cover.py``).
 
-Iterative protocol: build the graph with an edge ``i -> j`` iff ``||x_i - x_j|| < δ`` on
-the L2-normalised features of the whole pool (every point covers itself). Points already
-covered by a labeled point are removed; then, ``budget`` times, label the point whose
-ball holds the most uncovered points (ties: smallest index, as the code's ``argmax``) and
-mark those points covered. The graph is a sparse edge list built block by block
-(``lbal_bench.compute.radius_graph``); the greedy step updates the uncovered-neighbour
-counts of the points next to the newly covered ones only, instead of recounting every
-edge as the code does, with the same picks.
+Iterative, and a cold-start method (``cold_start = True``: the paper selects its first
+budget from no labels). Build the graph with an edge ``i -> j`` iff ``||x_i - x_j|| < δ``
+on the L2-normalised features of the whole pool (every point covers itself). Points
+already covered by a labeled point are removed; then, ``budget`` times, label the point
+whose ball holds the most uncovered points (ties: smallest index, as the code's
+``argmax``) and mark those points covered. The graph is a sparse edge list from an exact
+pruned range search (``lbal_bench.compute.radius_graph``: only the rows of nearby cells
+are compared), and the greedy step updates the uncovered-neighbour counts of the points
+next to the newly covered ones only, instead of recounting every edge as the code does,
+with the same picks.
 
-δ: the ``delta`` option, or by default the paper's purity rule: K-means with
-k = ``pool.num_classes`` gives pseudo-labels (no true labels are read), the purity of δ
-is the fraction of points whose δ-ball holds only points of their own pseudo-label, and
-δ is the largest value of the grid ``grid_step, 2·grid_step, ..., 2`` (distances between
-unit vectors are at most 2) whose purity is at least ``purity`` (default 0.95). If no
-grid value is pure enough the smallest is used. δ is re-estimated at every step.
+δ, the ``delta`` option:
+
+- ``auto-once`` (default, the paper: δ is fixed once per dataset): the purity rule on
+  the pool, with the pseudo-label K-means seeded by a constant, so every step and every
+  seed of a pool use one δ.
+- ``auto-per-step``: the purity rule at every step, its K-means seeded by the step's
+  generator (what this sampler did before; δ then drifts between steps).
+- a number: that δ (the released code's ``--delta``, e.g. 0.75 in its CIFAR-10 usage).
+
+The purity rule (paper §4): K-means with k = ``pool.num_classes`` gives pseudo-labels (no
+true labels are read); a ball is pure when it holds no point of another pseudo-label;
+δ is the largest value of the grid ``grid_step, 2·grid_step, ..., max_delta`` (the
+reference configs: step 0.05) whose fraction of pure balls is at least ``purity``
+(α = 0.95); if none is, the smallest. The K-means options are the shared
+``lbal_bench.compute.KMeansOptions`` (``init``, ``nredo``, ``niter``, ``fixed_seed``,
+``backend``, ...). ``pool.info`` receives ``delta``, ``delta_rule`` and, for the automatic
+rules, the ``purity`` δ reaches; the runner stores them with the selection.
+
+Identical picks across seeds: with a fixed δ the greedy step is deterministic (the
+code's ``argmax``; a commented-out line of the code says "the paper randomizes
+selection" among the top 5, which the released code does not), so on fixed features
+the std over seeds is 0 and the method's, as released. Seeds enter only through
+``auto-per-step``'s K-means and the fill after saturation.
 
 Where we differ from the code:
 
@@ -25,18 +44,24 @@ Where we differ from the code:
   ``argmax`` keeps returning index 0 (a repeated, possibly already-labeled point). We
   label uniformly random unlabeled points (from the cell's generator) for the rest of the
   budget, so the result is always ``budget`` unique unlabeled points.
-- The code passed δ by hand (``--initial_delta``, default 0.6) and computed the purity
-  rule offline; here it runs inside the sampler when ``delta`` is not given.
+- The code takes δ by hand and the paper's purity rule ran offline; here it runs inside
+  the sampler unless ``delta`` is a number.
 - The code's graph builder skipped the last ``N mod 500`` points as edge sources; every
   point is a source here.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import kmeans_labels, radius_graph, sqdist_blocks, torch_device
+from lbal_bench.compute import KMeansOptions, close_pairs, radius_graph
+
+DELTA_RULES = ("auto-once", "auto-per-step")
+ONCE_SEED = 0  # the pseudo-label K-means seed of ``auto-once``
 
 
 def _neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -46,60 +71,96 @@ def _neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np
     return indices[offsets + np.arange(lengths.sum())]
 
 
-def purity_delta(features: np.ndarray, pseudo_labels: np.ndarray, grid: np.ndarray, alpha: float) -> float:
-    """The largest δ of ``grid`` whose δ-balls are pure for at least ``alpha`` of the points.
+def nearest_other(features: np.ndarray, labels: np.ndarray, radius: float) -> np.ndarray:
+    """Distance (float64 ``[N]``) from each point to the nearest point of another label,
+    ``inf`` where none is closer than ``radius``."""
+    out = np.full(len(features), np.inf)
+    for i, j, d2 in close_pairs(features, radius):
+        other = labels[i] != labels[j]
+        np.minimum.at(out, i[other], d2[other])
+        np.minimum.at(out, j[other], d2[other])
+    return np.sqrt(out)
+
+
+def purity_delta(features: np.ndarray, pseudo_labels: np.ndarray, grid: np.ndarray,
+                 alpha: float) -> tuple[float, float]:
+    """``(δ, purity)``: the largest δ of ``grid`` (ascending) whose δ-balls are pure for at
+    least ``alpha`` of the points (the smallest δ if none is), and that fraction.
 
     A ball ``||x - y|| < δ`` is pure when it holds no point of another pseudo-label, i.e.
-    when δ is at most the distance to the nearest point labeled otherwise.
+    when δ is at most the distance to the nearest point labeled otherwise. Purity falls
+    as δ grows, so the search probes grid positions 0, 1, 3, 7, ... and stops at the
+    first impure one: only distances below that radius are ever computed.
     """
-    import torch
-
-    nearest_other = np.empty(len(features), dtype=np.float64)
-    labels = torch.as_tensor(pseudo_labels, device=torch_device())
-    for start, d2 in sqdist_blocks(features, features):
-        same = labels[start:start + len(d2), None] == labels[None, :]
-        nearest_other[start:start + len(d2)] = d2.masked_fill_(same, float("inf")).min(dim=1).values.cpu().numpy()
-    purities = (np.sqrt(nearest_other)[None, :] >= grid[:, None]).mean(axis=1)
+    probe = 0
+    while True:
+        radius = float(grid[probe])
+        near = nearest_other(features, pseudo_labels, radius)
+        purities = (near[None, :] >= grid[:probe + 1, None]).mean(axis=1)
+        if purities[-1] < alpha or probe == len(grid) - 1:
+            break
+        probe = min(2 * probe + 1, len(grid) - 1)
     pure = np.flatnonzero(purities >= alpha)
-    return float(grid[pure[-1]] if pure.size else grid[0])
+    best = pure[-1] if pure.size else 0
+    return float(grid[best]), float(purities[best])
 
 
-class ProbCover:
+@dataclass(frozen=True)
+class ProbCover(KMeansOptions):
     """Greedy maximum coverage of the pool by δ-balls around labeled points."""
 
     uses_labels = False
     iterative = True
+    cold_start = True
 
-    def __init__(self, delta: float | None = None, purity: float = 0.95, grid_step: float = 0.05,
-                 niter: int = 20, nredo: int = 5):
-        if delta is not None and not delta > 0:
-            raise ValueError(f"delta must be positive (or null for the purity rule), got {delta}")
-        if not 0 < purity <= 1:
-            raise ValueError(f"purity must be in (0, 1], got {purity}")
-        if not 0 < grid_step <= 2:
-            raise ValueError(f"grid_step must be in (0, 2], got {grid_step}")
-        if niter < 1 or nredo < 1:
-            raise ValueError("niter and nredo must be at least 1")
-        self.delta = delta
-        self.purity = purity
-        self.grid_step = grid_step
-        self.niter = niter
-        self.nredo = nredo
+    delta: str | float = "auto-once"
+    purity: float = 0.95
+    grid_step: float = 0.05
+    max_delta: float = 2.0
+    _once: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def choose_delta(self, pool: Pool, rng: np.random.Generator) -> float:
-        """``delta`` if given, else the purity rule on K-means pseudo-labels."""
-        if self.delta is not None:
-            return float(self.delta)
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.delta, str):
+            if self.delta not in DELTA_RULES:
+                raise ValueError(f"delta must be a positive number or one of {', '.join(DELTA_RULES)}, "
+                                 f"got {self.delta!r}")
+        elif isinstance(self.delta, bool) or not isinstance(self.delta, (int, float)) or not self.delta > 0:
+            raise ValueError(f"delta must be a positive number or one of {', '.join(DELTA_RULES)}, got {self.delta!r}")
+        if not 0 < self.purity <= 1:
+            raise ValueError(f"purity must be in (0, 1], got {self.purity}")
+        if not 0 < self.grid_step <= self.max_delta <= 2:
+            raise ValueError(f"need 0 < grid_step <= max_delta <= 2 (unit vectors are at most 2 apart), "
+                             f"got grid_step={self.grid_step}, max_delta={self.max_delta}")
+
+    def grid(self) -> np.ndarray:
+        """The δ values the purity rule considers, ascending."""
+        return np.round(self.grid_step * np.arange(1, int(self.max_delta / self.grid_step + 1e-9) + 1), 10)
+
+    def purity_rule(self, features: np.ndarray, num_classes: int, seed: int) -> tuple[float, float]:
+        """``(δ, purity)`` of the purity rule on K-means pseudo-labels (K-means seeded by ``seed``)."""
+        pseudo = self.cluster_labels(features, min(num_classes, len(features)), seed)
+        return purity_delta(features, pseudo, self.grid(), self.purity)
+
+    def choose_delta(self, pool: Pool, rng: np.random.Generator) -> tuple[float, float | None]:
+        """``(δ, purity)`` by the ``delta`` option (purity None for a given δ)."""
+        if not isinstance(self.delta, str):
+            return float(self.delta), None
         features = np.asarray(pool.features)
-        k = min(pool.num_classes, len(features))
-        pseudo = kmeans_labels(features, k, seed=int(rng.integers(2**31 - 1)), niter=self.niter, nredo=self.nredo)
-        grid = np.round(self.grid_step * np.arange(1, int(2 / self.grid_step + 1e-9) + 1), 10)
-        return purity_delta(features, pseudo, grid, self.purity)
+        if self.delta == "auto-per-step":
+            return self.purity_rule(features, pool.num_classes, int(rng.integers(2**31 - 1)))
+        key = (features.shape, pool.num_classes, hashlib.sha1(np.ascontiguousarray(features).data).hexdigest())
+        if key not in self._once:
+            self._once[key] = self.purity_rule(features, pool.num_classes, ONCE_SEED)
+        return self._once[key]
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
-        indptr, indices = radius_graph(np.asarray(pool.features), self.choose_delta(pool, rng))
+        delta, purity = self.choose_delta(pool, rng)
+        pool.info.update(delta=delta, delta_rule=self.delta if isinstance(self.delta, str) else "given",
+                         **({} if purity is None else {"purity": purity}))
+        indptr, indices = radius_graph(np.asarray(pool.features), delta)
         covered = np.zeros(len(indptr) - 1, dtype=bool)
-        covered[_neighbours(indptr, indices, pool.labeled)] = True
+        covered[_neighbours(indptr, indices, np.asarray(pool.labeled, dtype=np.int64))] = True
         uncovered_counts = np.add.reduceat((~covered[indices]).astype(np.int64), indptr[:-1])
         chosen = []
         for _ in range(budget):

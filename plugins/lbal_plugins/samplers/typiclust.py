@@ -4,7 +4,9 @@ Hacohen, Dekel and Weinshall, "Active Learning on a Budget: Opposite Strategies 
 High and Low Budgets", ICML 2022 (reference code: avihu111/TypiClust,
 ``deep-al/pycls/al/typiclust.py``).
 
-Iterative protocol: at every step the whole pool (labeled and unlabeled points) is
+Iterative, and a cold-start method (``cold_start = True``: the paper selects its first
+budget from no labels; with ``pool.labeled`` empty every cluster has zero labeled points
+and the order is by size alone). At every step the whole pool (labeled and unlabeled points) is
 clustered into ``min(|L| + budget, max_clusters)`` clusters with K-means. Clusters of at
 most ``min_cluster_size`` points are ignored; the others are ordered by fewest labeled
 points, then largest size (ties: smaller cluster id, as the code's stable sort), and
@@ -22,9 +24,10 @@ one with the smallest mean, so the ``1e-5`` never changes a pick.
 
 Where we differ from the code:
 
-- K-means is faiss (``niter=20``, ``nredo=5`` restarts, as our ``kmeans`` sampler); the
-  code used scikit-learn ``KMeans`` for at most 50 clusters and ``MiniBatchKMeans``
-  (batch 5000) above.
+- K-means is the shared one (``lbal_bench.compute.KMeansOptions``, defaults as the
+  ``kmeans`` sampler: one greedy k-means++ run, the seeding scikit-learn's ``KMeans``
+  uses); the code used scikit-learn ``KMeans`` for at most 50 clusters and
+  ``MiniBatchKMeans`` (batch 5000) above, which is ``options: {backend: sklearn}``.
 - Exactly ``budget`` unique points always. The code crashes when no cluster is larger
   than ``min_cluster_size`` and when a cluster runs out of free points. Here a cluster
   with no free points left drops out of the rotation, and only once every large cluster
@@ -35,39 +38,39 @@ Where we differ from the code:
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import kmeans_labels, mean_knn_sqdist
+from lbal_bench.compute import KMeansOptions, mean_knn_sqdist
 
 
-class TypiClust:
+@dataclass(frozen=True)
+class TypiClust(KMeansOptions):
     """Label the most typical free point of each cluster, fewest-labeled clusters first."""
 
     uses_labels = False
     iterative = True
+    cold_start = True
 
-    def __init__(self, knn: int = 20, max_clusters: int = 500, min_cluster_size: int = 5,
-                 niter: int = 20, nredo: int = 5):
-        if knn < 1:
-            raise ValueError(f"knn must be at least 1, got {knn}")
-        if max_clusters < 1:
-            raise ValueError(f"max_clusters must be at least 1, got {max_clusters}")
-        if min_cluster_size < 0:
-            raise ValueError(f"min_cluster_size must be at least 0, got {min_cluster_size}")
-        if niter < 1 or nredo < 1:
-            raise ValueError("niter and nredo must be at least 1")
-        self.knn = knn
-        self.max_clusters = max_clusters
-        self.min_cluster_size = min_cluster_size
-        self.niter = niter
-        self.nredo = nredo
+    knn: int = 20
+    max_clusters: int = 500
+    min_cluster_size: int = 5
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.knn < 1:
+            raise ValueError(f"knn must be at least 1, got {self.knn}")
+        if self.max_clusters < 1:
+            raise ValueError(f"max_clusters must be at least 1, got {self.max_clusters}")
+        if self.min_cluster_size < 0:
+            raise ValueError(f"min_cluster_size must be at least 0, got {self.min_cluster_size}")
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         features = np.asarray(pool.features)
         k = min(len(pool.labeled) + budget, self.max_clusters, len(features))
-        clusters = kmeans_labels(features, k, seed=int(rng.integers(2**31 - 1)), niter=self.niter, nredo=self.nredo)
+        clusters = self.cluster_labels(features, k, seed=int(rng.integers(2**31 - 1)))
         sizes = np.bincount(clusters, minlength=k)
         labeled_counts = np.bincount(clusters[pool.labeled], minlength=k)
         ids = np.flatnonzero(sizes)

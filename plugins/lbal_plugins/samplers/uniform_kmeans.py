@@ -16,8 +16,8 @@ per class, the remainder to randomly ordered classes, a class with too few point
 what it has), so the class counts of ``uniform_kmeans`` and ``uniform`` agree for a seed.
 A class whose share is all its unlabeled points gives them all.
 
-Options: the ``kmeans`` sampler's (``lbal_bench.compute.KMeansOptions``: ``niter=20``,
-``nredo=1``, ``init="afkmc2"``, ``max_points_per_centroid=null``).
+Options: the ``kmeans`` sampler's, with its defaults (``lbal_bench.compute.KMeansOptions``:
+one greedy k-means++ run of at most 20 iterations).
 """
 
 from __future__ import annotations

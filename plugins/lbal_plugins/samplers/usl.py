@@ -9,7 +9,8 @@ Single-batch protocol, restricted to the unlabeled points:
 1. Density of every point: ``1 / mean squared L2 distance to its knn nearest pool
    points``, the point itself counted as the first (at distance 0), as the code does.
 2. K-means with k = budget on the unlabeled points (``niter`` Lloyd iterations, one
-   random start, as the code).
+   random start, as the code; the shared ``lbal_bench.compute.KMeansOptions``, with
+   ``init="random", nredo=1, niter=200`` as USL's defaults).
 3. Regularised selection, ``iters`` rounds: each round picks in every cluster the point
    maximising ``density - lam * reg`` (ties: smallest index), then updates, for every
    point x, ``reg = momentum * reg + (1 - momentum) * sum_s d2(x, s) ** -alpha`` over the
@@ -39,10 +40,12 @@ Where we differ from the code:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import kmeans_labels, mean_knn_sqdist, sqdist_blocks, torch_device
+from lbal_bench.compute import KMeansOptions, mean_knn_sqdist, sqdist_blocks, torch_device
 
 
 def _best_per_cluster(scores: np.ndarray, clusters: np.ndarray) -> np.ndarray:
@@ -67,36 +70,41 @@ def penalty(x: np.ndarray, clusters: np.ndarray, picks: np.ndarray, alpha: float
     return out
 
 
-class USL:
+@dataclass(frozen=True)
+class USL(KMeansOptions):
     """Densest point of each of k = budget clusters, pushed away from other clusters' picks."""
 
     uses_labels = False
     iterative = False
 
-    def __init__(self, knn: int = 400, lam: float = 0.5, alpha: float = 0.5, momentum: float = 0.9,
-                 iters: int = 10, horizon: float = 4.0, niter: int = 200):
-        if knn < 1:
-            raise ValueError(f"knn must be at least 1, got {knn}")
-        if lam < 0 or alpha <= 0 or horizon <= 0:
-            raise ValueError(f"need lam >= 0, alpha > 0 and horizon > 0, got {lam=}, {alpha=}, {horizon=}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if iters < 1 or niter < 1:
-            raise ValueError("iters and niter must be at least 1")
-        self.knn = knn
-        self.lam = lam
-        self.alpha = alpha
-        self.momentum = momentum
-        self.iters = iters
-        self.horizon = horizon
-        self.niter = niter
+    init: str = "random"
+    nredo: int = 1
+    niter: int = 200
+    knn: int = 400
+    lam: float = 0.5
+    alpha: float = 0.5
+    momentum: float = 0.9
+    iters: int = 10
+    horizon: float = 4.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.knn < 1:
+            raise ValueError(f"knn must be at least 1, got {self.knn}")
+        if self.lam < 0 or self.alpha <= 0 or self.horizon <= 0:
+            raise ValueError(f"need lam >= 0, alpha > 0 and horizon > 0, got lam={self.lam}, "
+                             f"alpha={self.alpha}, horizon={self.horizon}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.iters < 1:
+            raise ValueError(f"iters must be at least 1, got {self.iters}")
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         features = np.asarray(pool.features)
         unlabeled = pool.unlabeled
         x = features[unlabeled]
         density = 1 / (mean_knn_sqdist(features, min(self.knn, len(features)), include_self=True)[unlabeled] + 1e-5)
-        clusters = kmeans_labels(x, budget, seed=int(rng.integers(2**31 - 1)), niter=self.niter, nredo=1)
+        clusters = self.cluster_labels(x, budget, seed=int(rng.integers(2**31 - 1)))
         reg = np.zeros(len(x))
         for step in range(self.iters):
             scores = density - self.lam * reg
