@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import signal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import lbal_process as lp
-from leaderboard_records import RELEASED, check_snapshot, fixed_records, make_record, variant_records, write_results
+from leaderboard_records import check_snapshot, fixed_records, make_record, variant_records, write_results
 from lbal_bench import store
+from lbal_bench.atomic import _umask
 from lbal_bench.errors import LbalError
 from lbal_bench.leaderboard import aggregate, write_leaderboard
 from lbal_bench.leaderboard.aggregate import aubc, aubc_value, record_problems
@@ -335,12 +334,6 @@ def test_a_rewritten_board_keeps_files_that_are_not_the_boards(tmp_path):
     write_leaderboard(fixed_records()[:3], board, "fixture")
     assert (board / "README.md").read_text() == "notes" and not (board / "plots" / "stale.svg").exists()
     assert oct(board.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_a_board_path_that_is_a_file_is_refused(tmp_path):

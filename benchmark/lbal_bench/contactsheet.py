@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 from . import __version__
 from .atomic import atomic_write_text
 from .errors import LbalError
 from .labeling import Clusters, Source
+from .leaderboard.html import page_environment
 
 PICK_SIZE = 160  # thumbnail box of a pick, pixels
 MEMBER_SIZE = 72  # of a cluster member
@@ -80,9 +79,7 @@ def write_contact_sheet(path: Path, source: Source, images: Any, clusters: Clust
         for pick, cluster, count, distance, rank, shown in zip(
             clusters.picks, clusters.cluster, clusters.size, clusters.distance, clusters.rank, members)
     ]
-    environment = Environment(loader=PackageLoader("lbal_bench"), autoescape=True, trim_blocks=True,
-                              lstrip_blocks=True, undefined=StrictUndefined)
-    page = environment.get_template("contact_sheet.html.j2").render(
+    page = page_environment("lbal_bench").get_template("contact_sheet.html.j2").render(
         source=source.text, cards=cards, about=about, version=__version__,
         pick_size=PICK_SIZE, member_size=MEMBER_SIZE, pool=len(source))
     atomic_write_text(path, page)

@@ -64,20 +64,18 @@ def seeds_text(seeds: int) -> str:
 # --- reading records --------------------------------------------------------------------
 
 
-def _integer(value: Any) -> int | None:
-    """``value`` as an int when it is a whole number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    number = float(value)
-    return int(number) if math.isfinite(number) and number.is_integer() else None
-
-
 def _number(value: Any) -> float | None:
     """``value`` as a finite float when it is a real number (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (not a bool), else None."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
 
 
 def _display(record: Record) -> dict:
