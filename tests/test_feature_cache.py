@@ -190,14 +190,14 @@ def test_cache_ls_and_rm(tmp_path, cli):
     assert listing.exit_code == 0
     assert "2 entries" in listing.stdout and "cifar10" in listing.stdout and "resnet18" in listing.stdout
     key = cache.key(dataset, backbone, "test")
-    assert cli("cache", "rm", key[:10]).stdout.startswith("deleted 1 entries from ")
+    assert cli("cache", "rm", key[:10]).stdout.startswith("deleted 1 entry from ")
     assert not cache.path(dataset, backbone, "test").exists() and cache.path(dataset, backbone, "train").exists()
     missing = cli("cache", "rm", "zzz")
     assert missing.exit_code == 2
     assert missing.stderr.strip() == f"error: cache rm: key 'zzz' matches no entry in {cache.root}"
     assert cli("cache", "rm").stderr.strip() == (
         "error: cache rm: name the keys to delete (see `lbal-bench cache ls`) or pass --all")
-    assert cli("cache", "rm", "--all").stdout.startswith("deleted 1 entries")
+    assert cli("cache", "rm", "--all").stdout.startswith("deleted 1 entry")
     assert cache.entries() == []
 
 

@@ -125,6 +125,7 @@ class FeatureCache:
             "shape": [len(data), width],
             "dtype": dtype.name,
             "names": {"dataset": dataset.spec.display, "backbone": backbone.spec.display},
+            "source": _source(dataset, split),
             "created": now(),
         }, indent=2, default=str))
         shutil.rmtree(parts, ignore_errors=True)
@@ -183,6 +184,15 @@ def _read_only_float32(stored: np.ndarray, shard_size: int) -> np.ndarray:
     for start in range(0, len(out), shard_size):
         out[start:start + shard_size] = stored[start:start + shard_size]
     return np.frombuffer(memoryview(buffer).toreadonly(), dtype=np.float32).reshape(stored.shape)
+
+
+def _source(dataset: Plugin, split: str) -> str:
+    """The file or folder the split was read from, when the dataset names one (the
+    ``features`` dataset's file of that split, a ``root``, a folder of images), else ``""``:
+    what ``cache ls`` shows beside the dataset's name."""
+    options = dataset.spec.options
+    found = options.get(split) or options.get("root") or getattr(dataset.obj, "root", None)
+    return str(found) if isinstance(found, (str, Path)) else ""
 
 
 def storage_dtype(backbone: Plugin) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..errors import LbalError
 from ..features import FeatureCache
 from ..imagefolder import RECORDS, remove_scan_records, scan_records
-from .common import console
+from .common import console, plural
 
 NAME = "cache"
 
@@ -30,13 +30,14 @@ def ls(cache_dir: Optional[Path] = CACHE_DIR) -> None:
     for entry in entries:
         names = entry.get("names", {})
         shape = " x ".join(map(str, entry["shape"])) if "shape" in entry else f"partial: {entry.get('partial', '?')} shards"
-        table.add_row(entry["key"], names.get("dataset", "?"), names.get("backbone", "?"), entry.get("split", "?"),
+        dataset = names.get("dataset", "?") + (f" ({Path(entry['source']).name})" if entry.get("source") else "")
+        table.add_row(entry["key"], dataset, names.get("backbone", "?"), entry.get("split", "?"),
                       shape, entry.get("dtype", "?"), f"{entry['bytes'] / 1e6:,.1f}", entry.get("created", ""))
     console.print(table)
-    console.print(f"{len(entries)} entries, {sum(e['bytes'] for e in entries) / 1e6:,.1f} MB in {cache.root}")
+    console.print(f"{plural(len(entries), 'entry', 'entries')}, {sum(e['bytes'] for e in entries) / 1e6:,.1f} MB in {cache.root}")
     records = scan_records(cache.root.parent)
     if records:
-        console.print(f"{len(records)} folder scans (which images `select` can read) in {cache.root.parent / RECORDS}",
+        console.print(f"{plural(len(records), 'folder scan')} (which images `select` can read) in {cache.root.parent / RECORDS}",
                       markup=False)
 
 
@@ -64,7 +65,7 @@ def rm(
             chosen.append(matches[0])
     for key in chosen:
         cache.remove(key)
-    console.print(f"deleted {len(chosen)} entries from {cache.root}")
+    console.print(f"deleted {plural(len(chosen), 'entry', 'entries')} from {cache.root}")
     if all_:
         removed = remove_scan_records(cache.root.parent)
-        console.print(f"deleted {removed} folder scans from {cache.root.parent / RECORDS}", markup=False)
+        console.print(f"deleted {plural(removed, 'folder scan')} from {cache.root.parent / RECORDS}", markup=False)

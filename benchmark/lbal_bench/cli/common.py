@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typer.core
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
@@ -11,8 +12,30 @@ from ..errors import LbalError
 from ..plugins import get_registry
 from ..registry import Registry
 
+def _usage_name(argument: typer.core.TyperArgument) -> str:
+    """An argument in a usage line as ``SUITE_FILE`` (required) or ``[KEYS]...``, as click
+    writes it, not typer's ``{suite_file}``."""
+    name = (argument.metavar or argument.name or "").upper()
+    return (name if argument.required else f"[{name}]") + ("..." if argument.nargs != 1 else "")
+
+
+def _display_type(parameter: typer.core._TyperParameter, ctx) -> str:
+    """A repeatable option's value type as ``<str>`` (it is given once per use), not ``<list[str]>``."""
+    shown = _typer_display_type(parameter, ctx)
+    return shown.replace("<list[", "<").replace("]>", ">") if shown else shown
+
+
+_typer_display_type = typer.core._TyperParameter.display_type
+typer.core.TyperArgument._usage_display_name = _usage_name  # every command's help: see the functions' docstrings
+typer.core._TyperParameter.display_type = _display_type
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 cell``, ``2 cells``; ``many`` for an irregular plural (``entries``)."""
+    return f"{count} {singular if count == 1 else many or singular + 's'}"
 
 
 def load_registry() -> Registry:
