@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import _pip_install
+from hostile_plugins import plugin_dirs  # noqa: F401  (adds lbal-hostile)
 from lbal_bench.plugins import get_registry
 from lbal_bench.registry import KINDS
 from lbal_bench.store import content_checksum, selection_checksum
@@ -168,13 +168,6 @@ PREPARE = {
     "selection_edited_rerun": stored_selection(lambda indices: np.arange(10), reseal=False, records=False),
     "selection_too_few_rerun": stored_selection(lambda indices: np.arange(3), records=False),
 }
-
-
-@pytest.fixture(scope="session")
-def plugin_dirs(plugin_dirs, tmp_path_factory):
-    """The test distributions, and lbal-hostile: plugins that exit, hang, write into the
-    features, return what no record can hold, or lie in their flags and fingerprints."""
-    return {**plugin_dirs, "hostile": _pip_install(tmp_path_factory.mktemp("site") / "hostile", "lbal-hostile")}
 
 
 def expected(case: str, suite: Path, filled: dict) -> str:

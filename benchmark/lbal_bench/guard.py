@@ -219,6 +219,7 @@ class Worker:
                 self.stop()
                 raise LbalError(f"{activity} did not finish within {limit:g} s; stopped it")
             if message == "died":
+                self.process.join(5)
                 code = self.process.exitcode
                 self.stop()
                 raise LbalError(f"{activity} ended the worker process (exit status {code})")
