@@ -98,3 +98,11 @@ def test_each_pick_is_the_farthest_point_from_the_centres_so_far():
         covering.append(np.delete(mind, labeled).max())
     assert np.all(np.diff(covering) <= 1e-6)  # the covering radius never grows
     assert sorted(blob[chosen[:10]]) == list(range(2, 12))  # one pick in each blob without labels first
+
+
+def test_declares_cold_start_and_picks_one_point_per_blob_from_zero_labels():
+    features, blob = blobs(30, 6, dim=16, spread=0.5, seed=2)
+    sampler = make_sampler("coreset")
+    assert sampler.cold_start is True
+    chosen = sampler.select(pool_of(features), 6, np.random.default_rng(0))
+    assert sorted(blob[chosen]) == list(range(6))

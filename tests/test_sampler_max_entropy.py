@@ -97,3 +97,19 @@ def test_bad_options_are_refused(options, message):
 def test_entropy_is_highest_for_uniform_predictions_and_stable_for_large_logits():
     h = entropy(np.array([[0.0, 0.0, 0.0], [1000.0, 0.0, 0.0], [2.0, 1.0, 0.0]], np.float32))
     assert h[0] == pytest.approx(np.log(3)) and h[1] == 0.0 and 0 < h[2] < h[0]
+
+
+def test_standardise_is_the_default_and_changes_the_head_s_input():
+    assert max_entropy().standardise is True
+    pool, _ = line_pool()
+    rng = np.random.default_rng(0)
+    features = (np.asarray(pool.features) * rng.uniform(0.01, 10, pool.features.shape[1])).astype(np.float32)
+    scaled = Pool(features, pool.labeled, 2, pool.oracle)
+    picks = {flag: max_entropy(standardise=flag, epochs=20).select(scaled, 10, np.random.default_rng(1))
+             for flag in (True, False)}
+    assert not np.array_equal(np.sort(picks[True]), np.sort(picks[False]))
+
+
+def test_standardise_must_be_a_bool():
+    with pytest.raises(LbalError, match="standardise"):
+        max_entropy(standardise="no")
