@@ -1,39 +1,38 @@
-"""K-means selection: the ``kmeans`` sampler against the paper's original configuration.
+"""K-means selection: ours against scikit-learn's ``KMeans`` and the paper's original faiss run.
 
-The baseline is what UCDvision/low-budget-al ``strategies.fast_kmeans`` ran:
-``faiss.Kmeans(d, k, niter=20, nredo=5, max_points_per_centroid=2 * N // k)`` (random
-initial centroids, the best of 5 runs), then the pool point nearest each centre. It runs
-on the CPU here (the original used the GPU). Each "ours" row is the ``kmeans`` sampler
-built through the registry and called as the runner calls it, with its defaults or with
-other options (a small grid of the settings that trade quality for time).
+Three rows, on the same synthetic features, each run once per seed (pytest-benchmark
+pedantic mode, one round per seed):
+
+- ours: the ``kmeans`` sampler with its defaults (``lbal_bench.compute.KMeansOptions``:
+  one greedy k-means++ seeding, then faiss Lloyd iterations, at most 20), built through
+  the registry and called as the runner calls it; and with ``max_points_per_centroid``
+  128 and 64 (seeding and training on a subsample of that many points per centre);
+- scikit-learn: ``sklearn.cluster.KMeans(n_clusters=k, random_state=seed)`` with its
+  defaults (greedy k-means++ seeding, one run, up to 300 Lloyd iterations);
+- original: what UCDvision/low-budget-al ``strategies.fast_kmeans`` ran,
+  ``faiss.Kmeans(d, k, niter=20, nredo=5, max_points_per_centroid=2 * N // k)``, with
+  faiss's default seed (the original never set one) on the CPU.
 
 For every run: the wall time, the K-means inertia (sum over all points of the squared
-distance to the nearest centre, computed by the same exact faiss search for every row),
-and the selection's inertia (the same with the selected points as centres: how well the
-labeled points cover the pool). Each row runs once per seed (pytest-benchmark pedantic
-mode, one round per seed), so the time columns are over seeds.
+distance to the nearest centre, by one exact faiss search for every row), and the true
+clusters hit: how many of the generating clusters hold at least one pick, the picks being
+the pool point nearest each centre (``nearest_unique``, as the sampler). Everything runs
+on one thread (torch, faiss and scikit-learn's OpenMP/BLAS pools): the machine is
+shared, and one thread compares like for like.
 
-Scales: 128,000 × 512 features around 1,000 centres with k = 1,000 (the issue's goal:
-at least 4× faster than the original with a mean inertia at most 1% higher), and
-20,000 × 128 around 100 centres with k = 100 (does the conclusion hold smaller?), both
-from ``clustered_features`` (spread 0.5, seed 0). faiss is pinned to one thread: the
-machine is shared, and OpenMP threads spinning on busy cores slow runs at random; one
-thread compares the settings like for like. At the large scale the default's mean
-inertia must stay within 1% of the original's, and its speed-up above 3× (the goal is 4×;
-the margin is for timing noise). At the small scale the seeds spread the inertia by ±10%,
-so 50 seeds resolve the mean to about ±1.5%: reported, not asserted.
+Scales: (20,000 × 128, 100 clusters, k = 100) and (50,000 × 128, k = 100), 3 seeds; and
+(128,000 × 512, k = 1,000), 1 seed, only with ``LBAL_BENCH_LARGE=1`` (about 15 minutes on
+one thread, most of it scikit-learn's and the original's runs). The goal: ours within 1%
+of scikit-learn's mean inertia and at least 3× faster. Nothing is asserted on the times
+(a shared machine's noise); the summary prints the ratios.
 
-The original's "nearest point per centre" can give two centres the same point (its code
-took the nearest member of each centre's own cluster instead, and dropped empty
-clusters); the summary counts the distinct picks.
-
-Run: ``pytest benchmarks/bench_kmeans.py --benchmark-only -q`` (add ``-s`` for a summary
-table per scale; about 6 minutes on 2 cores); results in RESULTS.md.
+Run: ``pytest benchmarks/bench_kmeans.py --benchmark-only -q -s``; results in RESULTS.md.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import faiss
 import numpy as np
@@ -41,31 +40,22 @@ import pytest
 from conftest import clustered_features, one_thread
 
 from lbal_bench import LabelOracle, Pool
+from lbal_bench.compute import nearest_unique
 from lbal_bench.plugins import get_registry
 
-SCALES = {"128k": (128_000, 512, 1_000, 1_000), "20k": (20_000, 128, 100, 100)}  # n, dim, clusters, k
-SEEDS = {  # scale -> seeds of the original, of our defaults, of the other settings
-    "128k": {"original": (0, 1), "default": (0, 1, 2), "grid": (0, 1)},
-    "20k": {"original": range(50), "default": range(50), "grid": range(50)},
-}
-ORIGINAL = "original: random init, nredo 5"
-SETTINGS = {  # row -> kmeans sampler options; None is the original code
-    ORIGINAL: None,
-    "ours (defaults): afkmc2, nredo 1": {},
-    "random init, nredo 1": {"init": "random"},
-    "kmeans++ init, nredo 1": {"init": "kmeans++"},
-    "afkmc2, nredo 1, max_points_per_centroid 64": {"max_points_per_centroid": 64},
-    "afkmc2, nredo 2": {"nredo": 2},
-}
-MAX_INERTIA_INCREASE = 0.01
-MIN_SPEEDUP = 3.0  # the goal is 4x and runs measure 4-5x; the margin absorbs a shared machine's timing noise
+SCALES = {"20k": (20_000, 128, 100, 100), "50k": (50_000, 128, 100, 100), "128k": (128_000, 512, 1_000, 1_000)}
+SEEDS = {"20k": (0, 1, 2), "50k": (0, 1, 2), "128k": (0,)}
+OURS = {"ours": {}, **{f"ours, max_points_per_centroid {m}": {"max_points_per_centroid": m} for m in (128, 64)}}
+ROWS = (*OURS, "scikit-learn", "original")
 
 _rows: dict[str, dict[str, dict]] = {scale: {} for scale in SCALES}  # scale -> row -> results
 
 
 @pytest.fixture(scope="module", autouse=True)
 def single_thread():
-    with one_thread():
+    from threadpoolctl import threadpool_limits
+
+    with one_thread(), threadpool_limits(1):
         yield
 
 
@@ -79,9 +69,9 @@ def print_summaries():
 
 
 @functools.lru_cache(maxsize=1)
-def features(scale: str) -> np.ndarray:
+def data(scale: str) -> tuple[np.ndarray, np.ndarray]:
     n, dim, clusters, _ = SCALES[scale]
-    return clustered_features(n, dim, clusters, spread=0.5, seed=0)[0]
+    return clustered_features(n, dim, clusters, spread=0.5, seed=0)
 
 
 def inertia(x: np.ndarray, centres: np.ndarray) -> float:
@@ -91,19 +81,21 @@ def inertia(x: np.ndarray, centres: np.ndarray) -> float:
     return float(index.search(x, 1)[0].sum(dtype=np.float64))
 
 
-def original_selection(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(centres, picks)`` of the original code: best of 5 randomly initialised runs."""
-    km = faiss.Kmeans(x.shape[1], k, niter=20, nredo=5, max_points_per_centroid=2 * len(x) // k, seed=seed,
-                      verbose=False)
+def original_centres(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    km = faiss.Kmeans(x.shape[1], k, niter=20, nredo=5, max_points_per_centroid=2 * len(x) // k, verbose=False)
     km.train(x)
-    index = faiss.IndexFlatL2(x.shape[1])
-    index.add(x)
-    return km.centroids, index.search(km.centroids, 1)[1][:, 0]
+    return km.centroids
 
 
-def sampler_selection(sampler, pool: Pool, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(centres, picks)`` of the ``kmeans`` sampler; the centres are those its
-    ``select`` computed, recorded on the way."""
+def sklearn_centres(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, random_state=seed).fit(x).cluster_centers_.astype(np.float32)
+
+
+def our_centres(x: np.ndarray, k: int, seed: int, options: dict | None = None) -> np.ndarray:
+    """The centres the ``kmeans`` sampler's ``select`` computes (recorded on the way)."""
+    sampler = get_registry().create("sampler", "kmeans", options or {})
     recorded = []
     compute = sampler.centroids
 
@@ -112,72 +104,49 @@ def sampler_selection(sampler, pool: Pool, k: int, seed: int) -> tuple[np.ndarra
         return recorded[-1]
 
     object.__setattr__(sampler, "centroids", recording)  # the sampler is a frozen dataclass
-    try:
-        picks = sampler.select(pool, k, np.random.default_rng(seed))
-    finally:
-        object.__delattr__(sampler, "centroids")
-    return recorded[0], picks
+    pool = Pool(x, np.empty(0, dtype=np.int64), 10, LabelOracle(np.zeros(len(x), dtype=np.int64), []))
+    sampler.select(pool, k, np.random.default_rng(seed))
+    return recorded[0]
 
 
-@pytest.mark.parametrize("row", SETTINGS)
+RUN = {"scikit-learn": sklearn_centres, "original": original_centres,
+       **{row: functools.partial(our_centres, options=options) for row, options in OURS.items()}}
+
+
+@pytest.mark.parametrize("row", ROWS)
 @pytest.mark.parametrize("scale", SCALES)
-def test_kmeans_selection(benchmark, scale, row):
-    x = features(scale)
+def test_kmeans(benchmark, scale, row):
+    if scale == "128k" and not os.environ.get("LBAL_BENCH_LARGE"):
+        pytest.skip("set LBAL_BENCH_LARGE=1 for 128k x 512 (about 15 minutes on one thread)")
+    x, truth = data(scale)
     n, dim, clusters, k = SCALES[scale]
-    benchmark.group = f"K-means selection, {n} x {dim}, {clusters} clusters, k = {k}"
-    options = SETTINGS[row]
-    seeds = list(SEEDS[scale]["original" if options is None else "default" if options == {} else "grid"])
-    if options is None:
-        run = functools.partial(original_selection, x, k)
-    else:
-        pool = Pool(x, np.empty(0, dtype=np.int64), clusters, LabelOracle(np.zeros(n, dtype=np.int64), []))
-        run = functools.partial(sampler_selection, get_registry().create("sampler", "kmeans", options), pool, k)
-    pending, results = list(seeds), []
+    benchmark.group = f"K-means, {n} x {dim}, {clusters} clusters, k = {k}"
+    if row in OURS:
+        our_centres(x[:2000], 10, 0)  # torch's first call (import, thread pool) is not the method's time
+    pending, results = list(SEEDS[scale]), []
 
     def one_seed():
         return (pending.pop(0),), {}
 
-    def timed(seed):
-        results.append(run(seed))
-
-    benchmark.pedantic(timed, setup=one_seed, rounds=len(seeds), iterations=1)
-    distinct = [len(np.unique(picks)) for _, picks in results]
-    if options is not None:
-        assert distinct == [k] * len(seeds)
-    kmeans_inertia = [inertia(x, centres) for centres, _ in results]
-    selection_inertia = [inertia(x, x[picks]) for _, picks in results]
-    stats = benchmark.stats.stats
-    result = _rows[scale][row] = {"seeds": len(seeds), "mean_s": stats.mean, "inertia": kmeans_inertia,
-                                  "selection_inertia": selection_inertia, "fewest_distinct_picks": min(distinct)}
+    benchmark.pedantic(lambda seed: results.append(RUN[row](x, k, seed)), setup=one_seed,
+                       rounds=len(SEEDS[scale]), iterations=1)
+    hits = [len(np.unique(truth[nearest_unique(x, centres)])) for centres in results]
+    result = _rows[scale][row] = {"seeds": len(results), "mean_s": benchmark.stats.stats.mean,
+                                  "inertia": [inertia(x, c) for c in results], "hits": hits}
     benchmark.extra_info.update(result)
-
-    original = _rows[scale].get(ORIGINAL)
-    if options != {} or original is None:
-        return
-    increase = np.mean(kmeans_inertia) / np.mean(original["inertia"]) - 1
-    speedup = original["mean_s"] / stats.mean
-    benchmark.extra_info.update(inertia_increase=increase, speedup=speedup)
-    if scale == "128k":
-        assert increase <= MAX_INERTIA_INCREASE, f"mean inertia {100 * increase:+.2f}% vs the original"
-        assert speedup >= MIN_SPEEDUP, f"speed-up {speedup:.1f}x"
 
 
 def summary(scale: str, rows: dict[str, dict]) -> str:
-    """A markdown table of the rows of one scale, relative to the original when it ran."""
+    """A markdown table of one scale, relative to scikit-learn when it ran."""
     n, dim, clusters, k = SCALES[scale]
-    base = rows.get(ORIGINAL)
-    lines = [f"\n{n} x {dim}, {clusters} clusters, k = {k}",
-             "| setting | seeds | time per seed | speed-up | inertia (mean) | vs original: mean | worst seed | "
-             "selection inertia vs original | fewest distinct picks |",
-             "|:--|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    base = rows.get("scikit-learn")
+    lines = [f"\n{n} x {dim}, {clusters} clusters, k = {k} (one thread)",
+             "| row | seeds | time per seed | speed-up vs scikit-learn | inertia (mean) | vs scikit-learn | "
+             "true clusters hit (min-max) |", "|:--|--:|--:|--:|--:|--:|--:|"]
     for row, r in rows.items():
-        mean, worst = np.mean(r["inertia"]), np.max(r["inertia"])
-        if base:
-            ref, ref_sel = np.mean(base["inertia"]), np.mean(base["selection_inertia"])
-            relative = (f"{base['mean_s'] / r['mean_s']:.1f}x", f"{100 * (mean / ref - 1):+.2f}%",
-                        f"{100 * (worst / ref - 1):+.2f}%", f"{100 * (np.mean(r['selection_inertia']) / ref_sel - 1):+.2f}%")
-        else:
-            relative = ("-",) * 4
-        lines.append(f"| {row} | {r['seeds']} | {r['mean_s']:.2f} s | {relative[0]} | {mean:.1f} | "
-                     + " | ".join(relative[1:]) + f" | {r['fewest_distinct_picks']} |")
+        mean = np.mean(r["inertia"])
+        speedup = f"{base['mean_s'] / r['mean_s']:.1f}x" if base else "-"
+        relative = f"{100 * (mean / np.mean(base['inertia']) - 1):+.2f}%" if base else "-"
+        lines.append(f"| {row} | {r['seeds']} | {r['mean_s']:.2f} s | {speedup} | {mean:.1f} | {relative} | "
+                     f"{min(r['hits'])}-{max(r['hits'])} |")
     return "\n".join(lines)
