@@ -6,8 +6,6 @@ and no plugin can end, hang or poison a run silently.
 - :func:`checked_metrics`: an evaluator's result must be a non-empty ``dict`` of named
   metrics, each a finite number or a list of counts (:func:`lbal_bench.store.metric_problem`);
   NaN, ``{}``, strings, ``None``, tensors, arrays and non-string keys are refused.
-- :func:`option_problem`: an option of a plugin factory whose signature annotates it
-  must fit the annotation (``knn: {k: 1.5}`` is refused when the suite is validated).
 - :func:`plain_data`: a fingerprint must be plain JSON data (an object in it would hash
   differently in every process, so resume would silently recompute everything).
 - :func:`stopped`: ``sys.exit`` or ``KeyboardInterrupt`` inside a plugin becomes an
@@ -83,37 +81,6 @@ def checked_metrics(plugin: Any, metrics: Any) -> dict:
     return checked
 
 
-def option_problem(factory: Callable, options: dict) -> str | None:
-    """What is wrong with ``options`` for ``factory`` by the types its signature annotates
-    (``k: int`` refuses 1.5; a bool is no number), or None. Options without a usable
-    annotation are left to the factory."""
-    import inspect
-    import typing
-
-    from pydantic import TypeAdapter, ValidationError
-
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # unresolvable annotations: the factory judges its options itself
-        return None
-    for key, value in options.items():
-        annotation = hints.get(key)
-        if annotation is None or annotation is Any:
-            continue
-        numeric = annotation in (int, float) or typing.get_args(annotation) in ((int, type(None)), (float, type(None)))
-        try:
-            if isinstance(value, bool) and numeric:
-                raise ValueError
-            TypeAdapter(annotation).validate_python(value)
-        except (ValidationError, ValueError):
-            expected = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-            return f"option '{key}' must be {expected}, got {value!r} ({type(value).__name__})"
-        except Exception:  # an annotation pydantic cannot build a validator for
-            continue
-    return None
-
-
 def plain_data(plugin: Any, what: str, value: Any) -> Any:
     """``value`` (what ``plugin.what()`` returned) if it is plain JSON data: dicts with
     string keys, lists, strings, finite numbers, booleans and None; else an ``LbalError``
@@ -140,7 +107,7 @@ def _json_problem(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{where} is {value}"
-    return f"{where} is {type(value).__name__} {_short(value)}"
+    return f"{where} is of type {type(value).__name__}"
 
 
 def _short(value: Any) -> str:
@@ -148,11 +115,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def stopped(plugin: Any, what: str, exc: BaseException) -> LbalError:
+class PluginStopped(LbalError):
+    """A plugin ended or stopped the work it was given: ``sys.exit``, ``KeyboardInterrupt``,
+    a killed or dead worker, a time limit. ``run`` adds how many cells are left."""
+
+
+def stopped(plugin: Any, what: str, exc: BaseException) -> PluginStopped:
     """The error for ``SystemExit`` or ``KeyboardInterrupt`` raised inside a plugin call."""
     if isinstance(exc, SystemExit):
-        return LbalError(f"{describe(plugin)} called sys.exit({exc.code!r}) in {what}")
-    return LbalError(f"{describe(plugin)} was interrupted in {what} (KeyboardInterrupt)")
+        return PluginStopped(f"{describe(plugin)} called sys.exit({exc.code!r}) in {what}")
+    return PluginStopped(f"{describe(plugin)} was interrupted in {what} (KeyboardInterrupt)")
 
 
 # --- work in a killable child process ----------------------------------------------------
@@ -217,12 +189,12 @@ class Worker:
             message = self._receive(deadline)
             if message is None:
                 self.stop()
-                raise LbalError(f"{activity} did not finish within {limit:g} s; stopped it")
+                raise PluginStopped(f"{activity} did not finish within {limit:g} s and was stopped")
             if message == "died":
                 self.process.join(5)
                 code = self.process.exitcode
                 self.stop()
-                raise LbalError(f"{activity} ended the worker process (exit status {code})")
+                raise PluginStopped(f"{activity} ended the worker process (exit status {code})")
             kind, value = message
             if kind == "enter":
                 activity = value

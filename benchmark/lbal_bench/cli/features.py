@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..plugin_handle import build_plugin
+from ..plugin_handle import build_plugin, plugin_call
 from ..features import FeatureCache
 from .common import console, load_registry, parse_options, progress_bars
 
@@ -38,7 +38,7 @@ def command(
         start = time.perf_counter()
         with progress_bars() as progress:
             task = progress.add_task(f"features {dataset}/{split}", total=total, unit="images")
-            features = cache.get(data, model, split, lambda n: progress.advance(task, n))
+            features = plugin_call(model, "embed", lambda: cache.get(data, model, split, lambda n: progress.advance(task, n)))
         seconds = time.perf_counter() - start
         console.print(
             f"{dataset}/{split}: {features.shape[0]} x {features.shape[1]} features in {seconds:.1f} s "
