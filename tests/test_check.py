@@ -30,7 +30,7 @@ def test_check_passes_a_reference_sampler(cli):
     assert result.exit_code == 0, result.output
     assert list(verdicts(result.stdout)) == CHECKS
     assert all(v.startswith("pass") for v in verdicts(result.stdout).values())
-    assert result.stdout.splitlines()[-1] == "sampler 'random' (lbal-bench 0.1.0): 11 of 11 checks passed"
+    assert result.stdout.splitlines()[-1] == "sampler 'random' (lbal-bench 0.1.0): 12 of 12 checks passed"
 
 
 def test_check_passes_options_to_the_factory(cli):
@@ -84,7 +84,7 @@ def test_check_names_every_broken_rule(cli, use_plugins, sampler, failures):
     found = verdicts(result.stdout)
     failed = {name: line for name, line in found.items() if line.startswith("FAIL")}
     assert failed == failures
-    assert result.stdout.splitlines()[-1].endswith(f"{len(found) - len(failed)} of 11 checks passed")
+    assert result.stdout.splitlines()[-1].endswith(f"{len(found) - len(failed)} of 12 checks passed")
 
 
 def test_check_reports_a_crashing_sampler_on_every_check(cli, use_plugins):
@@ -159,7 +159,7 @@ def test_example_package_installs_lists_checks_and_passes_its_own_tests(cli, use
     assert (listed["kmeanspp"]["distribution"], listed["kmeanspp"]["version"]) == ("lbal-example-sampler", "1.0.0")
     result = cli("check", "kmeanspp", "--option", "trials=3")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "sampler 'kmeanspp' (lbal-example-sampler 1.0.0): 11 of 11 checks passed"
+    assert result.stdout.splitlines()[-1] == "sampler 'kmeanspp' (lbal-example-sampler 1.0.0): 12 of 12 checks passed"
     tests = ROOT / "examples" / "lbal-example-sampler" / "tests"
     own = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],

@@ -11,6 +11,7 @@ import pytest
 from lbal_bench import LabelLeakError, LabelOracle, Pool
 from lbal_bench.compute import nearest_unique
 from lbal_bench.plugins import get_registry
+from lbal_bench.testing import assert_conforms
 from lbal_bench.training import fit_linear
 from sampler_contract import blobs, check_contract, contract_cases, make_sampler
 
@@ -27,10 +28,18 @@ def pool_of(features: np.ndarray, labels: np.ndarray | None = None, labeled=()) 
     return Pool(features=features, labeled=labeled, num_classes=int(labels.max()) + 1, oracle=LabelOracle(labels, labeled))
 
 
+REFERENCE_SAMPLERS = [p.name for p in get_registry().all() if p.kind == "sampler" and p.distribution == "lbal-bench"]
+
+
 @pytest.mark.parametrize("name", ["random", "kmeans"])
 @pytest.mark.parametrize("case", CASES)
 def test_contract(name, case):
     check_contract(make_sampler(name), *CASES[case])
+
+
+@pytest.mark.parametrize("name", REFERENCE_SAMPLERS)
+def test_reference_sampler_passes_the_third_party_conformance_checks(name):
+    assert_conforms(make_sampler(name))  # the same checks as `lbal-bench check NAME`
 
 
 @pytest.mark.parametrize("budget", [1, 20, 199, 200])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import LbalError
 
@@ -96,14 +99,72 @@ class Registry:
         return build(f"{kind} '{name}'", self.get(kind, name).factory, options)
 
 
+@dataclass(frozen=True)
+class Option:
+    """One option a plugin factory declares: its name, default (``inspect.Parameter.empty``
+    when required) and type annotation (``Any`` when it has none or it cannot be resolved)."""
+
+    name: str
+    default: Any
+    annotation: Any
+
+    def describe(self) -> dict:
+        """The option as plain data (``lbal-bench plugins --json``)."""
+        required = self.default is inspect.Parameter.empty
+        generic = getattr(self.annotation, "__args__", None) is not None
+        shown = str(self.annotation) if generic else getattr(self.annotation, "__name__", str(self.annotation))
+        return {"name": self.name, "type": shown.replace("typing.", "").replace("collections.abc.", ""),
+                "default": None if required else _plain(self.default), "required": required}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value if isinstance(value, (int, float, str, bool, list, dict, type(None))) else repr(value)
+
+
+def options_of(factory: Callable) -> list[Option]:
+    """The keyword options of ``factory`` with their defaults and types (empty when it
+    takes ``**kwargs`` or cannot be inspected)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    except Exception:  # an annotation naming something not importable here: check names only
+        hints = {}
+    return [Option(p.name, p.default, hints.get(p.name, Any)) for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _type_problem(option: Option, value: Any) -> str | None:
+    """Why ``value`` does not fit ``option``'s annotation; None if it does (or it has none)."""
+    if option.annotation is Any:
+        return None
+    try:
+        adapter = TypeAdapter(option.annotation)
+    except Exception:  # not a type pydantic knows: the factory checks it
+        return None
+    try:
+        # scalars strictly (true is not 1, "3" is not 3); lists laxly (a YAML list for a tuple)
+        adapter.validate_python(value, strict=isinstance(value, (bool, int, float, str)))
+    except ValidationError:
+        return f"option '{option.name}' must be {option.describe()['type']}, got {value!r}"
+    return None
+
+
 def build(what: str, factory: Callable[..., Any], options: dict) -> Any:
-    """``factory(**options)``; an unknown option (with a suggestion) or a rejected value
-    gives an ``LbalError`` starting with ``what`` (e.g. ``sampler 'kmeans'``)."""
+    """``factory(**options)``; an unknown option (with a suggestion), a value that does not
+    fit the option's type annotation, or a value the factory rejects gives an
+    ``LbalError`` starting with ``what`` (e.g. ``sampler 'kmeans'``)."""
     accepted = _keyword_names(factory)
-    for key in options:
+    declared = {o.name: o for o in options_of(factory)}
+    for key, value in options.items():
         if accepted is not None and key not in accepted:
             known = f" (options: {', '.join(sorted(accepted))})" if accepted else " (it takes no options)"
             raise LbalError(f"{what}: unknown option '{key}'{did_you_mean(key, accepted) or known}")
+        problem = _type_problem(declared[key], value) if key in declared else None
+        if problem:
+            raise LbalError(f"{what}: {problem}")
     try:
         return factory(**options)
     except TypeError as exc:

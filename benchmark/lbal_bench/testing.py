@@ -12,7 +12,7 @@ third party can run from its own pytest suite::
 Each check builds small pools the way the runner does (read-only, L2-normalised
 features; an oracle that reveals the labels of labeled points only, unless the sampler
 declares ``uses_labels``; iterative samplers get a labeled set, as they do after their
-initial pool) and raises :class:`ConformanceError` (an ``AssertionError``) saying what is
+initial pool, and a sampler declaring ``cold_start`` an empty one too) and raises :class:`ConformanceError` (an ``AssertionError``) saying what is
 wrong. The pool helpers (:func:`pool_of`, :func:`blobs`, :func:`contract_cases`) serve a
 sampler's own tests too.
 """
@@ -140,6 +140,8 @@ def _declares(sampler: Any) -> str:
     for name in ("uses_labels", "iterative"):
         if not isinstance(getattr(sampler, name, None), bool):
             raise ConformanceError(f"'{name}' must be a bool attribute, got {getattr(sampler, name, 'nothing')!r}")
+    if not isinstance(getattr(sampler, "cold_start", False), bool):
+        raise ConformanceError(f"'cold_start' must be a bool attribute when given, got {sampler.cold_start!r}")
     if not callable(getattr(sampler, "select", None)):
         raise ConformanceError("has no select(pool, budget, rng) method")
     kind = "iterative" if sampler.iterative else "single-batch"
@@ -195,6 +197,15 @@ def _labels(sampler: Any) -> str:
     _select(sampler, pool, 10)
     seen = pool.oracle.requests()
     return f"asked only for labeled points' labels ({seen} handed out)"
+
+
+def _cold_start(sampler: Any) -> str:
+    if not getattr(sampler, "iterative", False):
+        return "single-batch: selects from scratch (nothing labeled) at every budget"
+    if not getattr(sampler, "cold_start", False):
+        return "iterative without cold_start: its chains start from an initial pool"
+    _valid(sampler, _standard(sampler, labeled=()), 10)
+    return "declares cold_start: 10 valid picks with nothing labeled"
 
 
 def _budget_one(sampler: Any) -> str:
@@ -254,6 +265,7 @@ def sampler_checks(time_limit: float = TIME_LIMIT) -> list[Check]:
         Check("not-labeled", "returns no already-labeled point", _not_labeled),
         Check("deterministic", "the same seed gives the same picks", _deterministic),
         Check("labels", "reads no unlabeled point's label unless it declares uses_labels", _labels),
+        Check("cold-start", "selects with nothing labeled when it declares cold_start", _cold_start),
         Check("budget-1", "handles a budget of 1", _budget_one),
         Check("budget-all", "handles budget = pool size - labeled", _budget_all),
         Check("duplicate-rows", "handles duplicate feature rows", _duplicates),
