@@ -1,47 +1,158 @@
 """Training a linear head on frozen features: shared by the linear evaluator and by
 samplers that need a classifier (Max-Entropy).
 
-torch is imported when ``fit_linear`` is called, never at module import.
+On the CPU the head is trained in numpy, without importing torch: with the paper's
+CIFAR batches of 4 a step is a dozen operations on arrays of a few hundred numbers, and
+numpy's per-call cost is a fraction of torch's (benchmarks/RESULTS.md, "Default suite").
+``TorchRandom`` reproduces torch's CPU generator, so the initialisation and the batch
+order are torch's, bit for bit. On a CUDA machine (``/dev/nvidiactl`` present and torch
+seeing a device) the same steps run in torch on the GPU.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from .compute import torch_device
+NORMALISATIONS = ("standardise", "l2", "none")
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
+
+
+def cuda_available() -> bool:
+    """Whether torch would run on a GPU here, without importing torch on a machine with
+    no NVIDIA driver."""
+    if not os.path.exists("/dev/nvidiactl"):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the block (restored after). The products of a
+    linear head or VAAL's MLPs are too small to gain from more, and on a busy machine
+    BLAS threads that spin-wait for each other ran a VAAL selection 50 times slower; the
+    result then also does not depend on the machine's thread count."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a dependency of scikit-learn, so normally present
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+class TorchRandom:
+    """torch's CPU generator after ``torch.manual_seed(seed)`` (an MT19937 seeded like
+    numpy's ``RandomState(seed)``), for the two things training needs from it:
+    ``torch.nn.Linear``'s initialisation and ``torch.randperm``. Both give torch's
+    numbers bit for bit (tests/test_evaluator_linear.py compares them with torch)."""
+
+    def __init__(self, seed: int):
+        self._state = np.random.RandomState(seed)
+
+    def _raw(self, count: int) -> np.ndarray:
+        """The generator's next ``count`` 32-bit outputs."""
+        return self._state.randint(0, 2**32, size=count, dtype=np.uint32).astype(np.int64)
+
+    def uniform(self, shape: tuple[int, ...], low: float, high: float) -> np.ndarray:
+        """``torch.empty(shape).uniform_(low, high)``: 24 random bits per float, scaled in
+        double precision, rounded to float32."""
+        low32, high32 = np.float32(low), np.float32(high)
+        unit = (self._raw(int(np.prod(shape))) & ((1 << 24) - 1)) * 2.0**-24
+        return (unit * np.float64(high32 - low32) + np.float64(low32)).astype(np.float32).reshape(shape)
+
+    def linear(self, fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+        """``torch.nn.Linear(fan_in, fan_out)``'s ``weight [fan_out, fan_in]`` and ``bias``
+        (Kaiming-uniform with a = sqrt(5), then a uniform bias, as torch draws them)."""
+        gain = math.sqrt(2.0 / (1 + 5))
+        bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))
+        weight = self.uniform((fan_out, fan_in), -bound, bound)
+        bound = 1 / math.sqrt(fan_in)
+        return weight, self.uniform((fan_out,), -bound, bound)
+
+    def randperm(self, n: int) -> np.ndarray:
+        """``torch.randperm(n)``: the CPU Fisher-Yates shuffle with ``random() % (n - i)``."""
+        order = np.arange(n)
+        if n < 2:
+            return order
+        offsets = (self._raw(n - 1) % np.arange(n, 1, -1)).tolist()
+        values = order.tolist()
+        for i, offset in enumerate(offsets):
+            j = i + offset
+            values[i], values[j] = values[j], values[i]
+        return np.array(values, dtype=np.int64)
 
 
 @dataclass
 class LinearHead:
-    """A trained linear layer with the standardisation fitted on its training set, and
-    the learning rate each epoch trained with."""
+    """A trained linear layer (``weight [C, D]``, ``bias [C]``) with the normalisation
+    fitted on its training set, and the learning rate each epoch trained with."""
 
-    model: object
+    weight: np.ndarray
+    bias: np.ndarray
     mean: np.ndarray
     std: np.ndarray
-    device: str
     epoch_lrs: list[float]
+    normalise: str = "standardise"
+    device: str = "cpu"
+    _model: object = field(default=None, repr=False)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """The inputs the layer sees: ``x`` (float32) normalised as in training."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.normalise == "l2":
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+        return (x - self.mean) / self.std
 
     def logits(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """Class scores ``float32 [N, C]`` for features ``x``."""
-        import torch
+        out = [self.transform(x[start:start + batch]) @ self.weight.T + self.bias for start in range(0, len(x), batch)]
+        return np.concatenate(out) if out else np.empty((0, len(self.bias)), np.float32)
 
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(x), batch):
-                chunk = (np.asarray(x[start:start + batch]) - self.mean) / self.std
-                out.append(self.model(torch.as_tensor(chunk, dtype=torch.float32, device=self.device)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0, self.model.out_features), np.float32)
+    @property
+    def model(self):
+        """The head as a ``torch.nn.Linear`` (imports torch)."""
+        if self._model is None:
+            import torch
+
+            model = torch.nn.Linear(self.weight.shape[1], self.weight.shape[0])
+            with torch.no_grad():
+                model.weight.copy_(torch.as_tensor(self.weight))
+                model.bias.copy_(torch.as_tensor(self.bias))
+            self._model = model.eval()
+        return self._model
 
 
 def step_decay(epoch: int, milestones: Sequence[int]) -> float:
     """The learning-rate factor of ``epoch`` (from 0) under MultiStepLR with gamma 0.1:
     ×0.1 for every milestone reached."""
     return 0.1 ** sum(epoch >= m for m in milestones)
+
+
+def normalisation(x: np.ndarray, normalise: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(inputs, mean, std)`` for training on ``x``: ``standardise`` scales each dimension
+    by the mean/std of ``x`` (a zero std counts as 1; the paper's text), ``l2`` scales each
+    row to unit L2 norm and nothing else (the released ``eval_lincls.py``), ``none`` leaves
+    ``x`` as it is."""
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")
+    x = np.asarray(x, dtype=np.float32)
+    if normalise == "l2":
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+    if normalise == "standardise":
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std[std == 0] = 1.0
+    else:
+        mean, std = np.zeros(x.shape[1], np.float32), np.ones(x.shape[1], np.float32)
+    return (x - mean) / std, mean, std
 
 
 def fit_linear(
@@ -55,55 +166,114 @@ def fit_linear(
     milestones: Sequence[int] = (50, 75),
     batch_size: int = 128,
     standardise: bool = True,
+    normalise: str | None = None,
+    device: str | None = None,
 ) -> LinearHead:
     """Train ``Linear(D, num_classes)`` with cross-entropy and Adam, lr ×0.1 at ``milestones``.
 
-    With ``standardise`` each dimension is scaled by the mean/std of ``x`` (a zero std
-    counts as 1). The initialisation and batch order come from ``seed`` without touching
-    torch's global generator; on CPU the result is bit-for-bit reproducible.
+    ``normalise`` (see ``normalisation``) defaults to ``standardise`` when ``standardise``
+    is true and to ``none`` otherwise (the older switch, kept for callers). The
+    initialisation and the batch order are those of ``torch.nn.Linear`` and
+    ``torch.randperm`` under ``torch.manual_seed(seed)``, without touching torch's global
+    generator (the generator of the layer and that of the order are both seeded with
+    ``seed``); on the CPU the result is bit-for-bit reproducible.
 
     The gradient of the mean cross-entropy and torch's Adam update (default betas and
-    eps) are written out, without autograd or an optimizer object: with the paper's
-    CIFAR batches of 4 a step is a dozen small tensor operations, and autograd's and
-    the optimizer's bookkeeping cost ten times more than the arithmetic
-    (benchmarks/RESULTS.md, "Grid wall time").
+    eps) are written out, without autograd or an optimizer object; numpy runs on one BLAS
+    thread (``one_blas_thread``). ``device``: ``"cpu"``
+    (numpy), ``"cuda"`` or ``"torch-cpu"`` (the same steps as torch tensors; the CPU
+    variant is the reference the tests compare numpy with); default: ``"cuda"`` when
+    available, else ``"cpu"``.
     """
-    import torch
-
-    device = torch_device()
-    x = np.asarray(x, dtype=np.float32)
-    mean = x.mean(axis=0) if standardise else np.zeros(x.shape[1], np.float32)
-    std = x.std(axis=0) if standardise else np.ones(x.shape[1], np.float32)
-    std[std == 0] = 1.0
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = torch.nn.Linear(x.shape[1], num_classes)
+    normalise = normalise or ("standardise" if standardise else "none")
+    inputs, mean, std = normalisation(x, normalise)
+    # torch.manual_seed(seed) for the layer, a torch.Generator seeded with seed for the order
+    weight, bias = TorchRandom(seed).linear(inputs.shape[1], num_classes)
     # the layer as one [D + 1, C] matrix acting on the inputs with a column of ones
-    weights = torch.cat([model.weight.detach().T, model.bias.detach()[None]]).to(device).contiguous()
-    inputs = torch.as_tensor(np.hstack([(x - mean) / std, np.ones((len(x), 1), np.float32)]), device=device)
-    targets = torch.as_tensor(np.asarray(y), dtype=torch.int64, device=device)
-    minus_one = torch.full((batch_size, 1), -1.0, device=device)
-    first_moment, second_moment = torch.zeros_like(weights), torch.zeros_like(weights)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    shuffle = torch.Generator().manual_seed(seed)
-    epoch_lrs, step = [], 0
-    for epoch in range(epochs):
-        rate = lr * step_decay(epoch, milestones)
-        epoch_lrs.append(rate)
-        order = torch.randperm(len(inputs), generator=shuffle).to(device)
-        shuffled_x, shuffled_y = inputs[order], targets[order, None]
+    weights = np.ascontiguousarray(np.vstack([weight.T, bias[None]]))
+    inputs = np.hstack([inputs, np.ones((len(inputs), 1), np.float32)])
+    targets = np.asarray(y, dtype=np.int64)
+    rates = [lr * step_decay(epoch, milestones) for epoch in range(epochs)]
+    shuffle = TorchRandom(seed)
+    orders = [shuffle.randperm(len(inputs)) for _ in range(epochs)]
+    device = device or ("cuda" if cuda_available() else "cpu")
+    if device == "cpu":
+        with one_blas_thread():
+            weights = _adam_numpy(weights, inputs, targets, rates, orders, batch_size)
+    else:
+        weights = _adam_torch(weights, inputs, targets, rates, orders, batch_size, device.removeprefix("torch-"))
+    return LinearHead(np.ascontiguousarray(weights[:-1].T), weights[-1].copy(), mean, std, rates, normalise,
+                      "cpu" if device == "torch-cpu" else device)
+
+
+class Adam:
+    """torch's single-tensor Adam (default betas and eps, no weight decay) on numpy float32
+    arrays, updated in place: ``step(grads, rate)`` after each gradient."""
+
+    def __init__(self, params: Sequence[np.ndarray]):
+        self.params = list(params)
+        self.first = [np.zeros_like(p) for p in self.params]
+        self.second = [np.zeros_like(p) for p in self.params]
+        self.scratch = [np.empty_like(p) for p in self.params]
+        self.steps = 0
+
+    def step(self, grads: Sequence[np.ndarray], rate: float) -> None:
+        self.steps += 1
+        correction1, correction2 = 1 - BETA1**self.steps, math.sqrt(1 - BETA2**self.steps)
+        for param, grad, first, second, scratch in zip(self.params, grads, self.first, self.second, self.scratch):
+            first += (grad - first) * np.float32(1 - BETA1)  # lerp_(grad, 1 - beta1)
+            second *= np.float32(BETA2)
+            np.multiply(grad, grad, out=scratch)
+            scratch *= np.float32(1 - BETA2)
+            second += scratch
+            np.sqrt(second, out=scratch)
+            scratch /= np.float32(correction2)
+            scratch += np.float32(EPS)
+            np.divide(first, scratch, out=scratch)
+            scratch *= np.float32(-rate / correction1)
+            param += scratch
+
+
+def _adam_numpy(weights, inputs, targets, rates, orders, batch_size) -> np.ndarray:
+    """Mini-batch Adam on the cross-entropy of ``inputs @ weights``, in numpy, in place."""
+    adam = Adam([weights])
+    rows = np.arange(batch_size)
+    for rate, order in zip(rates, orders):
+        shuffled_x, shuffled_y = inputs[order], targets[order]
         for start in range(0, len(order), batch_size):
             batch_x, batch_y = shuffled_x[start:start + batch_size], shuffled_y[start:start + batch_size]
             # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch
+            error = batch_x @ weights
+            error -= error.max(axis=1, keepdims=True)
+            np.exp(error, out=error)
+            error /= error.sum(axis=1, keepdims=True)
+            error[rows[:len(batch_y)], batch_y] -= 1
+            grad = batch_x.T @ error
+            grad /= np.float32(len(batch_y))
+            adam.step((grad,), rate)
+    return weights
+
+
+def _adam_torch(weights, inputs, targets, rates, orders, batch_size, device) -> np.ndarray:
+    """``_adam_numpy`` as torch tensors on ``device`` (a GPU; on the CPU, the reference)."""
+    import torch
+
+    weights = torch.as_tensor(weights, device=device).contiguous()
+    inputs = torch.as_tensor(inputs, device=device)
+    targets = torch.as_tensor(targets, device=device)
+    minus_one = torch.full((batch_size, 1), -1.0, device=device)
+    first_moment, second_moment = torch.zeros_like(weights), torch.zeros_like(weights)
+    step = 0
+    for rate, order in zip(rates, orders):
+        order = torch.as_tensor(order, device=device)
+        shuffled_x, shuffled_y = inputs[order], targets[order, None]
+        for start in range(0, len(order), batch_size):
+            batch_x, batch_y = shuffled_x[start:start + batch_size], shuffled_y[start:start + batch_size]
             error = torch.softmax(batch_x @ weights, dim=1).scatter_add_(1, batch_y, minus_one[:len(batch_y)])
             grad = torch.mm(batch_x.T, error).div_(len(batch_y))
             step += 1
-            first_moment.lerp_(grad, 1 - beta1)
-            second_moment.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = second_moment.sqrt().div_(math.sqrt(1 - beta2**step)).add_(eps)
-            weights.addcdiv_(first_moment, denom, value=-rate / (1 - beta1**step))
-    with torch.no_grad():
-        model.weight.copy_(weights[:-1].T)
-        model.bias.copy_(weights[-1])
-    model = model.to(device).eval()
-    return LinearHead(model, mean, std, device, epoch_lrs)
+            first_moment.lerp_(grad, 1 - BETA1)
+            second_moment.mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
+            denom = second_moment.sqrt().div_(math.sqrt(1 - BETA2**step)).add_(EPS)
+            weights.addcdiv_(first_moment, denom, value=-rate / (1 - BETA1**step))
+    return weights.cpu().numpy()

@@ -1,0 +1,117 @@
+"""The ``linear`` evaluator and ``fit_linear``: torch's initialisation and batch order in
+numpy, the numpy training against torch's, and the ``normalise`` option."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lbal_bench import LbalError
+from lbal_bench.plugins import get_registry
+from lbal_bench.training import TorchRandom, fit_linear
+
+
+def blobs(n: int = 40, dim: int = 6, classes: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = (rng.normal(size=(classes, dim))[y] * 2 + rng.normal(size=(n, dim))).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 2])
+def test_torch_random_is_torch_bit_for_bit(seed):
+    ours = TorchRandom(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layers = [torch.nn.Linear(i, o) for i, o in ((513, 1000), (65, 10), (1, 3))]
+    for layer in layers:
+        weight, bias = ours.linear(layer.in_features, layer.out_features)
+        assert np.array_equal(weight, layer.weight.detach().numpy()) and np.array_equal(bias, layer.bias.detach().numpy())
+    generator, ours = torch.Generator().manual_seed(seed), TorchRandom(seed)
+    for n in (0, 1, 2, 10, 1347, 20000):
+        assert np.array_equal(ours.randperm(n), torch.randperm(n, generator=generator).numpy())
+
+
+@pytest.mark.parametrize("n, classes, batch", [(30, 3, 4), (200, 5, 128)])
+def test_numpy_training_equals_torch_s_to_float_rounding(n, classes, batch):
+    """The same steps as torch tensors (the implementation before numpy's; initialisation
+    and order bit for bit) end with the same weights up to float32 rounding: the matrix
+    products sum in another order, so the last bits differ."""
+    x, y = blobs(n, 8, classes)
+    ours = fit_linear(x, y, classes, seed=3, batch_size=batch)
+    theirs = fit_linear(x, y, classes, seed=3, batch_size=batch, device="torch-cpu")
+    assert np.abs(ours.weight - theirs.weight).max() < 1e-5 and np.abs(ours.bias - theirs.bias).max() < 1e-5
+    assert np.array_equal(ours.logits(x).argmax(1), theirs.logits(x).argmax(1))
+    assert np.array_equal(ours.weight, fit_linear(x, y, classes, seed=3, batch_size=batch).weight)
+
+
+def test_the_layer_is_also_a_torch_linear():
+    x, y = blobs()
+    head = fit_linear(x, y, 3, seed=0, epochs=2)
+    with torch.no_grad():
+        torch_logits = head.model(torch.as_tensor(head.transform(x))).numpy()
+    assert np.allclose(torch_logits, head.logits(x), atol=1e-5)
+
+
+def test_standardise_fits_the_labeled_set_s_mean_and_std():
+    x, y = blobs()
+    x[:, 2] = 5.0  # a constant dimension: std 0 counts as 1
+    head = fit_linear(x, y, 3, seed=0, epochs=1, normalise="standardise")
+    std = x.std(axis=0)
+    std[2] = 1.0
+    assert np.allclose(head.mean, x.mean(axis=0)) and np.allclose(head.std, std)
+    assert np.allclose(head.transform(x).mean(axis=0), 0, atol=1e-5)
+    # invariant to a per-dimension affine change of the features (up to rounding)
+    moved = fit_linear(x * np.float32(3) + np.float32(1), y, 3, seed=0, epochs=5, normalise="standardise")
+    reference = fit_linear(x, y, 3, seed=0, epochs=5, normalise="standardise")
+    assert np.abs(moved.weight - reference.weight).max() < 1e-4
+
+
+def test_l2_scales_rows_to_unit_norm_and_nothing_else():
+    x, y = blobs()
+    head = fit_linear(x, y, 3, seed=0, epochs=5, normalise="l2")
+    assert np.array_equal(head.mean, np.zeros(6)) and np.array_equal(head.std, np.ones(6))
+    assert np.allclose(np.linalg.norm(head.transform(x), axis=1), 1)
+    # a per-row scale changes nothing; a per-dimension shift does
+    scaled = fit_linear(x * np.linspace(0.5, 4, len(x), dtype=np.float32)[:, None], y, 3, seed=0, epochs=5, normalise="l2")
+    assert np.abs(scaled.weight - head.weight).max() < 1e-5
+    shifted = fit_linear(x + np.float32(1), y, 3, seed=0, epochs=5, normalise="l2")
+    assert np.abs(shifted.weight - head.weight).max() > 1e-3
+
+
+def test_none_trains_on_the_features_as_they_are():
+    x, y = blobs()
+    head = fit_linear(x, y, 3, seed=0, epochs=5, normalise="none")
+    assert np.array_equal(head.transform(x), x)
+    assert np.array_equal(head.weight, fit_linear(x, y, 3, seed=0, epochs=5, standardise=False).weight)
+
+
+def test_each_normalisation_gives_another_head_and_standardise_is_the_default():
+    x, y = blobs()
+    heads = {n: fit_linear(x, y, 3, seed=0, epochs=5, normalise=n).weight for n in ("standardise", "l2", "none")}
+    assert all(np.abs(heads[a] - heads[b]).max() > 1e-3 for a in heads for b in heads if a < b)
+    assert np.array_equal(fit_linear(x, y, 3, seed=0, epochs=5).weight, heads["standardise"])
+
+
+def test_the_evaluator_passes_normalise_and_refuses_unknown_values():
+    x, y = blobs(60)
+    registry = get_registry()
+    results = {n: registry.create("evaluator", "linear", {"normalise": n, "epochs": 3}).evaluate(
+        x, y, x + np.float32(0.5), y, 3, np.random.default_rng(0)) for n in ("standardise", "l2", "none")}
+    assert all(set(r) == {"top1"} for r in results.values())
+    assert registry.create("evaluator", "linear", {}).normalise == "standardise"
+    with pytest.raises(LbalError, match="normalise must be one of standardise, l2, none"):
+        registry.create("evaluator", "linear", {"normalise": "pool"})
+
+
+def test_a_linear_cell_does_not_import_torch():
+    code = ("import sys, numpy as np; from lbal_bench.plugins import get_registry;"
+            "x = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32); y = np.arange(20) % 2;"
+            "get_registry().create('evaluator', 'linear', {'epochs': 2, 'batch_size': 4}).evaluate("
+            "x, y, x, y, 2, np.random.default_rng(0));"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
