@@ -102,3 +102,129 @@ def test_an_empty_labeled_set_is_refused():
 def test_bad_options_are_refused(options, message):
     with pytest.raises(LbalError, match=message):
         vaal(**options)
+
+
+def torch_reference_scores(sampler, pool, rng):
+    """The sampler's training written with torch autograd and ``torch.optim.Adam`` (the
+    implementation before the numpy one, with the same noise and batches): the
+    discriminator's logits for the unlabeled points."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    dim, z, half = pool.features.shape[1], sampler.latent_dim, sampler.batch_size
+    labeled, unlabeled = pool.labeled, pool.unlabeled
+    seed = int(rng.integers(2**31 - 1))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        h = sampler.hidden_dim
+        encoder = nn.Sequential(nn.Linear(dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2 * z))
+        decoder = nn.Sequential(nn.Linear(z, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, dim))
+        discriminator = nn.Sequential(nn.Linear(z, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 1))
+    noise = np.random.default_rng(int(rng.integers(2**31 - 1)))
+    optim_vae = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=sampler.lr)
+    optim_disc = torch.optim.Adam(discriminator.parameters(), lr=sampler.lr)
+    scale = np.float32(np.sqrt(dim))
+
+    def rows(indices):
+        return torch.as_tensor(np.asarray(pool.features[indices], dtype=np.float32) * scale)
+
+    is_labeled = torch.cat([torch.ones(half, 1), torch.zeros(half, 1)])
+    for _ in range(sampler.iterations):
+        for _ in range(sampler.vae_steps):
+            x = rows(np.concatenate([part[rng.integers(len(part), size=half)] for part in (labeled, unlabeled)]))
+            mu, logvar = encoder(x).chunk(2, dim=1)
+            latent = mu + (0.5 * logvar).exp() * torch.as_tensor(noise.standard_normal(mu.shape, dtype=np.float32))
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean() / dim
+            fool = F.binary_cross_entropy_with_logits(discriminator(mu), torch.ones_like(is_labeled))
+            loss = F.mse_loss(decoder(latent), x) + sampler.beta * kl + sampler.adversary_param * fool
+            optim_vae.zero_grad(set_to_none=True)
+            loss.backward()
+            optim_vae.step()
+        with torch.no_grad():
+            mu = encoder(x)[:, :z]
+        tell = F.binary_cross_entropy_with_logits(discriminator(mu), is_labeled)
+        optim_disc.zero_grad(set_to_none=True)
+        tell.backward()
+        optim_disc.step()
+    with torch.no_grad():
+        return discriminator(encoder(rows(unlabeled))[:, :z]).numpy()[:, 0]
+
+
+def test_numpy_training_is_torch_autograd_to_float_rounding():
+    """The hand-written gradients and Adam equal torch's: same initialisation, batches and
+    noise give the same discriminator scores up to float32 rounding (the arithmetic order
+    differs, so the last bits do; over the 300 default iterations such differences can
+    swap near-tied picks)."""
+    pool, _ = two_regions()
+    sampler = vaal(iterations=10, hidden_dim=64, latent_dim=8, batch_size=16)
+    _, ours = sampler.scores(pool, np.random.default_rng(5))
+    theirs = torch_reference_scores(sampler, pool, np.random.default_rng(5))
+    assert np.abs(ours - theirs).max() < 1e-4 * max(1.0, np.abs(theirs).max())
+    assert not np.allclose(ours, ours[0])  # the scores carry information
+
+
+def torch_mlp(mlp):
+    layers = []
+    for weight, bias in zip(mlp.params[::2], mlp.params[1::2]):
+        layer = torch.nn.Linear(*weight.shape)
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(weight.T))
+            layer.bias.copy_(torch.as_tensor(bias))
+        layers += [layer, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def test_gradients_at_the_default_sizes_equal_autograd():
+    """One VAE step's and one discriminator step's gradients at the default sizes (256
+    hidden units, 32 latent, batch 128 + 128) against torch autograd on the same
+    networks, batch and noise: equal to float32 rounding (1e-5 of each tensor's largest entry). Adam divides by
+    the gradient's running magnitude, so over hundreds of steps the rounding of near-zero
+    gradients grows into different weights and can swap picks at near-ties."""
+    import torch.nn.functional as F
+
+    sampler, dim = vaal(), 16
+    encoder, decoder, discriminator = sampler.networks(dim, seed=7)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2 * sampler.batch_size, dim)).astype(np.float32)
+    eps = rng.normal(size=(len(x), sampler.latent_dim)).astype(np.float32)
+    ours = sampler.vae_gradients(encoder, decoder, discriminator, x, eps)
+    ours_disc = sampler.discriminator_gradients(encoder, discriminator, x)
+    nets = [torch_mlp(m) for m in (encoder, decoder, discriminator)]
+    tx = torch.as_tensor(x)
+    mu, logvar = nets[0](tx).chunk(2, dim=1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean() / dim
+    latent = mu + (0.5 * logvar).exp() * torch.as_tensor(eps)
+    fool = F.binary_cross_entropy_with_logits(nets[2](mu), torch.ones(len(x), 1))
+    (F.mse_loss(nets[1](latent), tx) + kl + fool).backward()
+    is_labeled = torch.cat([torch.ones(len(x) // 2, 1), torch.zeros(len(x) // 2, 1)])
+    tell = F.binary_cross_entropy_with_logits(nets[2](mu.detach()), is_labeled)
+    nets[2].zero_grad()
+    tell.backward()
+    theirs = [p.grad.numpy() for net in nets for p in net.parameters()]
+    for a, b in zip(ours + ours_disc, theirs):
+        b = b.T if b.ndim == 2 else b
+        assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
+
+
+def test_initialisation_is_torch_linear_bit_for_bit():
+    encoder, decoder, discriminator = vaal(hidden_dim=16, latent_dim=4).networks(8, seed=11)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(11)
+        layers = [torch.nn.Linear(i, o) for i, o in ((8, 16), (16, 16), (16, 8), (4, 16), (16, 16), (16, 8),
+                                                      (4, 16), (16, 16), (16, 1))]
+    params = encoder.params + decoder.params + discriminator.params
+    for layer, weight, bias in zip(layers, params[::2], params[1::2]):
+        assert np.array_equal(weight, layer.weight.detach().numpy().T)
+        assert np.array_equal(bias, layer.bias.detach().numpy())
+
+
+def test_runs_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from lbal_bench.plugins import get_registry; from lbal_bench import Pool, LabelOracle;"
+            "x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32); lab = np.arange(5);"
+            "s = get_registry().create('sampler', 'vaal', {'iterations': 2, 'hidden_dim': 8});"
+            "s.select(Pool(x, lab, 2, LabelOracle(np.zeros(50, np.int64), lab)), 3, np.random.default_rng(0));"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
