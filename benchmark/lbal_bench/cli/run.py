@@ -11,6 +11,7 @@ from rich.table import Table
 
 from .. import api
 from ..executors import make_executor
+from ..executors.local import machine_jobs
 from ..features import FeatureCache
 from ..runner import Runner
 from ..store import ResultStore
@@ -27,7 +28,7 @@ def command(
     only: List[str] = typer.Option([], "--only", help="Run only cells with KEY=VALUE (dataset, backbone, sampler, evaluator, seed, budget); repeatable."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells still to compute and stop."),
     executor: str = typer.Option("local", "--executor", help="Where cells run: local, dask, submitit (or an installed executor plugin)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes on this machine (local; dask without --scheduler)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes on this machine (local; dask without --scheduler) [default for local: one per core, 1 = in this process]."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster on this machine)."),
     slurm_partition: Optional[str] = typer.Option(None, "--slurm-partition", help="Slurm partition (submitit)."),
     executor_options: List[str] = typer.Option([], "--executor-option", help="KEY=VALUE option of the executor, e.g. timeout_min=600 (submitit); repeatable."),
@@ -45,6 +46,8 @@ def command(
         console.print(f"{len(chosen)} cells: {len(chosen) - len(pending)} done, {len(pending)} to compute")
         return
 
+    if executor == "local" and jobs is None:
+        jobs = machine_jobs()
     given = {"jobs": jobs, "scheduler": scheduler, "slurm_partition": slurm_partition}
     options = {**{k: v for k, v in given.items() if v is not None}, **parse_options(executor_options, "--executor-option")}
     runs_on = make_executor(executor, options)
