@@ -4,6 +4,7 @@ process fails a check, with the reason, instead of hanging or ending ``check`` i
 
 from __future__ import annotations
 
+import re
 import time
 
 from hostile_plugins import plugin_dirs  # noqa: F401  (adds lbal-hostile)
@@ -43,3 +44,75 @@ def test_a_flag_that_is_not_a_bool_fails_declares(cli, use_plugins):
     found, summary = checked(cli, use_plugins, "hostile_flag")
     assert found == {"declares": "FAIL 'iterative' must be a bool attribute, got 'no'"}
     assert summary == "sampler 'hostile_flag' (lbal-hostile 0.0.1): 0 of 1 checks passed"
+
+
+# --- the guards themselves, on a stand-in plugin -------------------------------------------
+
+import os  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from lbal_bench.errors import LbalError  # noqa: E402
+from lbal_bench.guard import PluginStopped, TimeLimitExecutor, checked_metrics, flag, plain_data  # noqa: E402
+
+
+def plugin(kind: str = "evaluator", **attributes) -> SimpleNamespace:
+    return SimpleNamespace(info=SimpleNamespace(kind=kind, distribution="dist"), spec=SimpleNamespace(name="x"),
+                           obj=SimpleNamespace(**attributes))
+
+
+@pytest.mark.parametrize("result, problem", [
+    ({"top1": float("nan")}, "metric 'top1' that is nan, not a finite number"),
+    ({}, "no metrics ({})"),
+    (None, "NoneType, not a dict of named metrics"),
+    ({1: 2.0}, "a metric named 1: metric names must be non-empty strings"),
+    ({"top1": np.array([42])}, "metric 'top1' that is an array [1]: return a float (or a class histogram as a list of counts)"),
+    ({"top1": True}, "metric 'top1' that is bool True, not a number (or a list of counts)"),
+    ({"hist": [1, -2]}, "metric 'hist' that is a list that is not all counts (integers >= 0)"),
+])
+def test_an_evaluator_result_that_no_record_can_hold_is_refused(result, problem):
+    with pytest.raises(LbalError) as caught:
+        checked_metrics(plugin(), result)
+    assert str(caught.value) == f"evaluator 'x' (dist) returned {problem}"
+
+
+def test_numpy_scalars_and_counts_are_stored_as_python_numbers():
+    checked = checked_metrics(plugin(), {"top1": np.float32(50.0), "hist": [np.int64(3), 0], "n": np.int64(2)})
+    assert checked == {"top1": 50.0, "hist": [3, 0], "n": 2.0}
+    assert type(checked["top1"]) is float and type(checked["hist"][0]) is int
+
+
+def test_flags_must_be_booleans_and_fingerprints_plain_data():
+    assert flag(plugin("sampler", iterative=True), "iterative") is True
+    assert flag(plugin("sampler"), "iterative") is False
+    with pytest.raises(LbalError, match=r"^sampler 'x' \(dist\): 'iterative' must be True or False, got str 'no'$"):
+        flag(plugin("sampler", iterative="no"), "iterative")
+    assert plain_data(plugin("backbone"), "fingerprint", {"a": [1, 2.5, None, "s", {"b": True}]})
+    for value, where in (({"t": object()}, "fingerprint.t is of type object"), ({"w": [1, {2: 3}]}, "fingerprint.w[1] has the key 2 (int)"),
+                         ({"x": float("inf")}, "fingerprint.x is inf")):
+        with pytest.raises(LbalError, match=rf"^backbone 'x' \(dist\): {re.escape(where)}; a fingerprint must be plain JSON"):
+            plain_data(plugin("backbone"), "fingerprint", value)
+
+
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def die(code: int) -> None:
+    os._exit(code)
+
+
+def test_the_time_limit_executor_stops_a_slow_item_and_reports_a_dead_worker():
+    executor = TimeLimitExecutor(1.0)
+    assert list(executor.map(sleep_for, [0.1, 0.2])) == [0.1, 0.2]
+    start = time.monotonic()
+    with pytest.raises(PluginStopped, match=r"^a chain of 1 cell did not finish within 1 s and was stopped$"):
+        list(executor.map(sleep_for, [0.1, 30]))
+    assert time.monotonic() - start < 20
+    with pytest.raises(PluginStopped, match=r"^a chain of 1 cell ended the worker process \(exit status 7\)$"):
+        list(TimeLimitExecutor(5).map(die, [7]))
+    with pytest.raises(LbalError, match="time limit must be a number of seconds > 0, got 0"):
+        TimeLimitExecutor(0)

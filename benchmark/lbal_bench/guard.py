@@ -247,7 +247,7 @@ class TimeLimitExecutor:
         try:
             for item in items:
                 cells = len(getattr(item, "cells", [None]))
-                yield from self.worker.run(function, (item,), self.seconds * cells, f"a chain of {cells} cells")
+                yield from self.worker.run(function, (item,), self.seconds * cells, f"a chain of {cells} cell{'s' * (cells != 1)}")
         finally:
             self.worker.stop()
 
