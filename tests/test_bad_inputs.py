@@ -146,11 +146,23 @@ def features_file(cli, suite: Path) -> dict:
     return {}
 
 
+def photo_folder(cli, suite: Path) -> dict:
+    """A folder of three images and a link whose target is gone."""
+    from PIL import Image
+
+    Path("photos").mkdir()
+    for i in range(3):
+        pixels = (np.random.default_rng(i).random((16, 16, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(f"photos/p{i}.png")
+    os.symlink("/nonexistent/gone.png", "photos/gone.png")
+    return {}
+
+
 PREPARE = {
     "tampered_record": tampered_record, "edited_metric": edited_metric, "features_files": features_files,
     "checkpoints": checkpoints, "truncated_selection": truncated_selection(records=False),
     "truncated_selection_kept": truncated_selection(records=True), "cp1252_labeled": cp1252_labeled,
-    "features_file": features_file,
+    "features_file": features_file, "photo_folder": photo_folder,
     "record_without_dataset": resealed_record(lambda d: d["display"].pop("dataset")),
     "record_without_seed": resealed_record(lambda d: d["config"].pop("seed")),
     "record_budget_ten": resealed_record(lambda d: d["config"].update(budget="ten")),
