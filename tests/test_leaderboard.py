@@ -405,9 +405,17 @@ def test_same_fingerprint_with_other_metrics_is_reported_and_the_first_kept(tmp_
                         f"{tmp_path / 'a/records' / first.fingerprint}.json with other metrics (top1: 30.0 ≠ 31.0)"]
 
 
+def default_then(**options) -> Record:
+    """A kmeans record run with ``options`` when they were the plugin's defaults (a results
+    directory kept records from before the defaults changed): same labels, start and shown
+    options, other settings."""
+    record = make_record(options=options)
+    return record.model_copy(update={"display": {**record.display, "options": {"sampler": {}, "evaluator": {}}}})
+
+
 def test_two_settings_under_one_label_are_refused(cli, tmp_path):
-    write_results(tmp_path / "a", [make_record(options={"nredo": 5})])
-    write_results(tmp_path / "b", [make_record(options={"nredo": 1})])
+    write_results(tmp_path / "a", [default_then(nredo=5)])
+    write_results(tmp_path / "b", [default_then(nredo=1)])
     message = refusal(cli, "leaderboard", "a", "b").strip()
     assert message.startswith("error: a/records/") and " and b/records/" in message
     assert message.endswith("are the same board cell (cifar10 · resnet18_compress · kmeans · linear, seed 0, "
@@ -502,7 +510,7 @@ def test_submit_refuses_a_missing_selection(cli, tmp_path):
     write_results(tmp_path / "run", [record])
     (tmp_path / "run" / record.selection["file"]).unlink()
     assert refusal(cli, "submit", "--check", "run") == (f"error: run/{record.selection['file']}: selection of record {record.fingerprint} "
-                             "is missing or unreadable\n")
+                             "is missing\n")
 
 
 def test_submit_refuses_a_selection_outside_the_results_directory(cli, tmp_path):
@@ -514,6 +522,6 @@ def test_submit_refuses_a_selection_outside_the_results_directory(cli, tmp_path)
 
 
 def test_submit_refuses_records_that_disagree_with_the_board(cli, tmp_path):
-    write_results(tmp_path / "leaderboard" / "results" / "fixture", [make_record(options={"nredo": 5})])
-    write_results(tmp_path / "run", [make_record(options={"nredo": 1})])
+    write_results(tmp_path / "leaderboard" / "results" / "fixture", [default_then(nredo=5)])
+    write_results(tmp_path / "run", [default_then(nredo=1)])
     assert "with different settings (sampler.options.nredo: 5 ≠ 1)" in refusal(cli, "submit", "run")
