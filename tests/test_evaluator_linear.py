@@ -12,7 +12,7 @@ import torch
 
 from lbal_bench import LbalError
 from lbal_bench.plugins import get_registry
-from lbal_bench.training import TorchRandom, fit_linear
+from lbal_bench.training import TorchRandom, fit_linear, fit_linear_batched
 
 
 def blobs(n: int = 40, dim: int = 6, classes: int = 3, seed: int = 0):
@@ -115,3 +115,18 @@ def test_a_linear_cell_does_not_import_torch():
             "x, y, x, y, 2, np.random.default_rng(0));"
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batched_heads_equal_one_at_a_time_bit_for_bit():
+    """``fit_linear_batched``: each head as ``fit_linear`` trains it alone (own
+    normalisation, initialisation and batch order), in one stacked problem."""
+    sets = [blobs(24, 5, 3, seed=s) for s in range(4)]
+    xs, ys, seeds = [x for x, _ in sets], [y for _, y in sets], [11, 12, 13, 14]
+    for normalise, batch in (("standardise", 4), ("l2", 8)):
+        heads = fit_linear_batched(xs, ys, 3, seeds=seeds, epochs=6, milestones=(3,), batch_size=batch, normalise=normalise)
+        for x, y, seed, head in zip(xs, ys, seeds, heads):
+            alone = fit_linear(x, y, 3, seed=seed, epochs=6, milestones=(3,), batch_size=batch, normalise=normalise)
+            assert np.array_equal(head.weight, alone.weight) and np.array_equal(head.bias, alone.bias)
+            assert np.array_equal(head.mean, alone.mean) and head.epoch_lrs == alone.epoch_lrs
+    with pytest.raises(ValueError, match="same shape"):
+        fit_linear_batched([xs[0], xs[1][:10]], ys[:2], 3, seeds=[0, 1])

@@ -6,7 +6,8 @@ CIFAR batches of 4 a step is a dozen operations on arrays of a few hundred numbe
 numpy's per-call cost is a fraction of torch's (benchmarks/RESULTS.md, "Default suite").
 ``TorchRandom`` reproduces torch's CPU generator, so the initialisation and the batch
 order are torch's, bit for bit. On a CUDA machine (``/dev/nvidiactl`` present and torch
-seeing a device) the same steps run in torch on the GPU.
+seeing a device) the same steps run in torch on the GPU. ``fit_linear_batched`` trains
+the heads of several cells of one shape as one stacked problem (the same heads, bit for bit).
 """
 
 from __future__ import annotations
@@ -277,3 +278,59 @@ def _adam_torch(weights, inputs, targets, rates, orders, batch_size, device) -> 
             denom = second_moment.sqrt().div_(math.sqrt(1 - BETA2**step)).add_(EPS)
             weights.addcdiv_(first_moment, denom, value=-rate / (1 - BETA1**step))
     return weights.cpu().numpy()
+
+
+def fit_linear_batched(
+    xs: Sequence[np.ndarray],
+    ys: Sequence[np.ndarray],
+    num_classes: int,
+    *,
+    seeds: Sequence[int],
+    epochs: int = 100,
+    lr: float = 0.01,
+    milestones: Sequence[int] = (50, 75),
+    batch_size: int = 128,
+    normalise: str = "standardise",
+) -> list[LinearHead]:
+    """``fit_linear`` for several heads of one shape at once: head ``i`` trains on
+    ``xs[i], ys[i]`` with ``seeds[i]`` exactly as ``fit_linear(xs[i], ys[i], num_classes,
+    seed=seeds[i], ...)`` would (its own normalisation, initialisation and batch order),
+    and every step is one stacked matrix product for all heads, so the per-step cost of
+    a few dozen numpy calls is paid once instead of once per head. All ``xs`` need the
+    same shape (cells of one dataset, backbone and budget). CPU (numpy) only; the heads
+    equal ``fit_linear``'s bit for bit where numpy's stacked products do (see
+    tests/test_evaluator_linear.py)."""
+    if not len(xs) == len(ys) == len(seeds) or not xs:
+        raise ValueError("xs, ys and seeds must be non-empty and of one length")
+    if len({np.shape(x) for x in xs}) != 1:
+        raise ValueError("every training set must have the same shape")
+    prepared = [normalisation(x, normalise) for x in xs]
+    weights, orders = [], []
+    for (inputs, _, _), seed in zip(prepared, seeds):
+        weight, bias = TorchRandom(seed).linear(inputs.shape[1], num_classes)
+        weights.append(np.vstack([weight.T, bias[None]]))
+        shuffle = TorchRandom(seed)
+        orders.append([shuffle.randperm(len(inputs)) for _ in range(epochs)])
+    stacked = np.ascontiguousarray(np.stack(weights))
+    inputs = np.stack([np.hstack([p[0], np.ones((len(p[0]), 1), np.float32)]) for p in prepared])
+    targets = np.stack([np.asarray(y, dtype=np.int64) for y in ys])
+    rates = [lr * step_decay(epoch, milestones) for epoch in range(epochs)]
+    heads = np.arange(len(xs))[:, None]
+    adam = Adam([stacked])
+    with one_blas_thread():
+        for epoch, rate in enumerate(rates):
+            order = np.stack([o[epoch] for o in orders])
+            shuffled_x, shuffled_y = inputs[heads, order], targets[heads, order]
+            for start in range(0, order.shape[1], batch_size):
+                batch_x, batch_y = shuffled_x[:, start:start + batch_size], shuffled_y[:, start:start + batch_size]
+                error = np.matmul(batch_x, stacked)
+                error -= error.max(axis=2, keepdims=True)
+                np.exp(error, out=error)
+                error /= error.sum(axis=2, keepdims=True)
+                rows = np.arange(batch_y.shape[1])
+                error[heads, rows[None], batch_y] -= 1
+                grad = np.matmul(batch_x.transpose(0, 2, 1), error)
+                grad /= np.float32(batch_y.shape[1])
+                adam.step((grad,), rate)
+    return [LinearHead(np.ascontiguousarray(w[:-1].T), w[-1].copy(), p[1], p[2], rates, normalise)
+            for w, p in zip(stacked, prepared)]
