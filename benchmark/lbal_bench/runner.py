@@ -33,10 +33,9 @@ from .executors.local import LocalExecutor
 from .faults import pause_point
 from .features import FeatureCache
 from .plugin_handle import Plugin, plugin_call
-from .provenance import environment, now
 from .sampling import run_sampler
 from .schedule import Selection
-from .store import SCHEMA_VERSION, Record, ResultStore
+from .store import ResultStore
 
 T = TypeVar("T")
 
@@ -239,30 +238,6 @@ class Runner:
         chosen = selection["indices"]
         metrics, seconds = evaluate(cell.evaluator, cell.dataset, cell.backbone, chosen, data,
                                     np.random.default_rng(cell.seed))
-        record = Record(
-            schema_version=SCHEMA_VERSION,
-            fingerprint=cell.fingerprint,
-            config=cell.config(),
-            display=cell.display(),
-            uses_labels=cell.selection.uses_labels,
-            metrics={k: (float(v) if np.isscalar(v) else list(v)) for k, v in metrics.items()},
-            selection={
-                "file": str(self.store.selection_path(cell.selection_key()).relative_to(self.store.root)),
-                "count": int(len(chosen)),
-                "labels_seen": selection["labels_seen"],
-                **({"info": selection["info"]} if selection.get("info") else {}),
-            },
-            timings={"selection_s": selection["seconds"], "evaluation_s": seconds},
-            provenance={
-                **environment(),
-                "created": now(),
-                "suite": self.suite,
-                "plugins": {
-                    kind: {"name": p.spec.name, "distribution": p.info.distribution, "version": p.info.version}
-                    for kind, p in (("dataset", cell.dataset), ("backbone", cell.backbone),
-                                    ("sampler", cell.sampler), ("evaluator", cell.evaluator))
-                },
-            },
-        )
+        record = self.store.new_record(cell, selection, metrics, seconds, self.suite)
         pause_point("evaluate", cell.fingerprint)
         self.store.write(record)

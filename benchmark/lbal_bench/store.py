@@ -33,7 +33,7 @@ import os
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -43,6 +43,10 @@ from .plugin_handle import fingerprint
 from .contracts import selection_problem
 from .errors import LbalError
 from .locks import locked
+from .provenance import environment, now
+
+if TYPE_CHECKING:
+    from .cells import Cell
 
 SCHEMA_VERSION = 2
 
@@ -284,6 +288,36 @@ class ResultStore:
 
     def record_path(self, key: str) -> Path:
         return self.records / f"{key}.json"
+
+    def new_record(self, cell: Cell, selection: dict, metrics: dict, evaluation_s: float, suite: str) -> Record:
+        """The record of ``cell`` evaluated on ``selection`` (``indices``, ``seconds``,
+        ``labels_seen`` and ``info``, as stored): its config and names, whether its chain
+        read labels, the evaluator's ``metrics``, timings and provenance."""
+        return Record(
+            schema_version=SCHEMA_VERSION,
+            fingerprint=cell.fingerprint,
+            config=cell.config(),
+            display=cell.display(),
+            uses_labels=cell.selection.uses_labels,
+            metrics={k: (float(v) if np.isscalar(v) else list(v)) for k, v in metrics.items()},
+            selection={
+                "file": str(self.selection_path(cell.selection_key()).relative_to(self.root)),
+                "count": int(len(selection["indices"])),
+                "labels_seen": selection["labels_seen"],
+                **({"info": selection["info"]} if selection.get("info") else {}),
+            },
+            timings={"selection_s": selection["seconds"], "evaluation_s": evaluation_s},
+            provenance={
+                **environment(),
+                "created": now(),
+                "suite": suite,
+                "plugins": {
+                    kind: {"name": p.spec.name, "distribution": p.info.distribution, "version": p.info.version}
+                    for kind, p in (("dataset", cell.dataset), ("backbone", cell.backbone),
+                                    ("sampler", cell.sampler), ("evaluator", cell.evaluator))
+                },
+            },
+        )
 
     def load(self, key: str) -> tuple[Record | None, str | None]:
         """``(record, None)`` if a sound record exists, ``(None, problem)`` if corrupt, else ``(None, None)``."""
