@@ -19,8 +19,8 @@ from lbal_bench import store
 from lbal_bench.atomic import _umask
 from lbal_bench.errors import LbalError
 from lbal_bench.leaderboard import aggregate, write_leaderboard
-from lbal_bench.leaderboard.aggregate import aubc, aubc_value, record_problems
-from lbal_bench.leaderboard.plots import plot_styles, write_plots
+from lbal_bench.leaderboard.aggregate import aubc, aubc_value, record_problems, variant_labels
+from lbal_bench.leaderboard.plots import legend_entries, plot_styles, write_plots
 from lbal_bench.leaderboard.reference import main_rows, paper_methods, paper_reference
 from lbal_bench.leaderboard.render import md
 from lbal_bench.store import Record, merge_results, read_record
@@ -364,8 +364,22 @@ def test_every_method_has_its_own_look_and_paper_methods_differ_at_a_glance():
         line = ":" if variant[1] else "-" if style["paper"] else "--"
         filled = style["markerfacecolor"] == style["color"]
         assert (style["linestyle"], filled) == (line, style["paper"]), variant
-    assert styles[("typiclust", False, "from 10 random", "default")]["label"] == "typiclust (from 10 random)"
-    assert styles[("kmeans", False, "from 0", "default")]["label"] == "kmeans"
+    labels = variant_labels(list(styles))
+    assert labels[("typiclust", False, "from 10 random", "default")] == "typiclust (from 10 random)"
+    assert labels[("kmeans", False, "from 0", "default")] == "kmeans"
+
+
+def test_evaluator_options_do_not_change_a_methods_look():
+    """The linear evaluator with batch 4 (digits.yaml) and 1-NN with its defaults: coreset is
+    one selection, drawn alike in both plots; sampler options make another look."""
+    coreset = ("coreset", False, "from 0", "default")
+    batch4 = ("coreset", False, "from 0", "evaluator: batch_size=4")
+    nredo = ("coreset", False, "from 0", "sampler: nredo=5 · evaluator: batch_size=4")
+    styles = plot_styles({coreset: True, batch4: True, nredo: True})
+    assert styles[coreset] == styles[batch4] != styles[nredo]
+    shown = dict(legend_entries(styles, [coreset, batch4]))  # both in one table (merged runs): told apart
+    assert shown[coreset]["marker"] != shown[batch4]["marker"] and shown[batch4]["linestyle"] == "-."
+    assert (shown[coreset]["label"], shown[batch4]["label"]) == ("coreset (default)", "coreset (evaluator: batch_size=4)")
 
 
 def test_paper_methods_come_from_the_reference_table():

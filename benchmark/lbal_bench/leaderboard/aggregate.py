@@ -37,6 +37,7 @@ LABEL_MARK = "†"
 UNKNOWN = "unknown"  # a display field a record does not carry (written before it existed)
 DEFAULT_OPTIONS = "default"
 KIND_ORDER = {"sampler": 0, "evaluator": 1}
+OPTION_SEPARATOR = " · "
 
 
 def heading(keys: tuple) -> str:
@@ -119,7 +120,16 @@ def options_text(options: Any) -> str:
                                                                                                 key=lambda i: str(i[0]))))
         elif chosen not in (None, ""):
             parts.append(f"{kind}: {_value_text(chosen)}")
-    return " · ".join(parts) or DEFAULT_OPTIONS
+    return OPTION_SEPARATOR.join(parts) or DEFAULT_OPTIONS
+
+
+def selection_key(variant: tuple) -> tuple:
+    """What identifies a variant's selections: the variant without its evaluator options."""
+    method, uses_labels, start, options = variant
+    if options not in (UNKNOWN, DEFAULT_OPTIONS):
+        options = OPTION_SEPARATOR.join(p for p in options.split(OPTION_SEPARATOR)
+                                        if not p.startswith("evaluator: ")) or DEFAULT_OPTIONS
+    return method, bool(uses_labels), start, options
 
 
 def _start(record: Record) -> str:

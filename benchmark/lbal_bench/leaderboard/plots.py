@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_write
-from .aggregate import heading, histogram_tables, method_rows, tables, variant_labels
+from .aggregate import heading, histogram_tables, method_rows, selection_key, tables, variant_labels
 
 FORMATS = ("png", "svg")
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
@@ -66,38 +66,58 @@ def _plain(text: str) -> str:
 def plot_styles(variants: dict[tuple, bool]) -> dict[tuple, dict]:
     """A distinct look per method variant (``variant → paper_method``), the same in every
     plot of a board: colour and marker from cycles of 20 and 9 (so no two of the first 180
-    share both), the paper's methods first. The paper's methods have solid lines and filled
-    markers, later methods dashed lines and hollow markers; methods that read labels dotted."""
+    share both), the paper's methods first. Variants that differ only in evaluator options
+    (which belong to a table, not to a selection) share a look. The paper's methods have
+    solid lines and filled markers, later methods dashed lines and hollow markers; methods
+    that read labels dotted."""
     import matplotlib
 
     tab20 = matplotlib.colormaps["tab20"].colors
     colours = [*tab20[0::2], *tab20[1::2]]  # the ten strong shades, then their light partners
-    order = sorted(variants, key=lambda v: (not variants[v], *map(str, v)))
-    labels = variant_labels(order)
-    styles = {}
-    for i, variant in enumerate(order):
-        paper, colour = variants[variant], colours[i % len(colours)]
-        styles[variant] = {
-            "color": colour, "marker": MARKERS[i % len(MARKERS)], "paper": paper,
-            "linestyle": ":" if variant[1] else "-" if paper else "--",
-            "markerfacecolor": colour if paper else "white", "hatch": None if paper else "////",
-            "label": _plain(labels[variant]),
+    paper = {}
+    for variant, is_paper in variants.items():
+        paper[selection_key(variant)] = paper.get(selection_key(variant), False) or is_paper
+    order = sorted(paper, key=lambda k: (not paper[k], *map(str, k)))
+    looks = {}
+    for i, key in enumerate(order):
+        colour = colours[i % len(colours)]
+        looks[key] = {
+            "color": colour, "marker": MARKERS[i % len(MARKERS)], "paper": paper[key],
+            "linestyle": ":" if key[1] else "-" if paper[key] else "--",
+            "markerfacecolor": colour if paper[key] else "white", "hatch": None if paper[key] else "////",
         }
-    return styles
+    return {variant: looks[selection_key(variant)]
+            for variant in sorted(variants, key=lambda v: (order.index(selection_key(v)), *map(str, v)))}
 
 
-def _legend_handles(styles: dict[tuple, dict], shown: list[tuple], paper_values: bool) -> list:
+def legend_entries(styles: dict[tuple, dict], variants) -> list[tuple[tuple, dict]]:
+    """``(variant, style)`` for the variants of one plot, in legend order, each named by
+    what tells it from the plot's other variants; two that would look alike there (same
+    selection, other evaluator options) are told apart by a dash-dot line and a star."""
+    chosen = [v for v in styles if v in set(variants)]
+    labels = variant_labels(chosen)
+    seen, result = set(), []
+    for variant in chosen:
+        style = {**styles[variant], "label": _plain(labels[variant])}
+        if (style["color"], style["marker"]) in seen:
+            style.update(linestyle="-.", marker="*")
+        seen.add((style["color"], style["marker"]))
+        result.append((variant, style))
+    return result
+
+
+def _legend_handles(shown: list[tuple[tuple, dict]], paper_values: bool) -> list:
     """Legend entries: the paper's methods, then later ones, each group under a heading."""
     from matplotlib.lines import Line2D
 
     handles = []
     for paper, title in GROUPS.items():
-        group = [v for v in shown if styles[v]["paper"] == paper]
+        group = [style for _, style in shown if style["paper"] == paper]
         if group:
             handles.append(Line2D([], [], linestyle="none", label=title))
-            handles += [Line2D([], [], color=styles[v]["color"], linestyle=styles[v]["linestyle"],
-                               marker=styles[v]["marker"], markersize=5, markerfacecolor=styles[v]["markerfacecolor"],
-                               label=styles[v]["label"]) for v in group]
+            handles += [Line2D([], [], color=style["color"], linestyle=style["linestyle"], marker=style["marker"],
+                               markersize=5, markerfacecolor=style["markerfacecolor"], label=style["label"])
+                        for style in group]
     if paper_values:
         handles.append(Line2D([], [], linestyle="none", marker="s", markersize=7, markerfacecolor="none",
                               color="0.3", label="the paper's value"))
@@ -112,13 +132,12 @@ def budget_plot(table: pd.DataFrame, keys: tuple, out: Path, styles: dict[tuple,
 
     rows_of = dict(method_rows(table))
     styles = styles or plot_styles({v: bool(next(iter(r.values()))["paper_method"]) for v, r in rows_of.items()})
-    shown = [v for v in styles if v in rows_of]
+    shown = legend_entries(styles, rows_of)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6.4, max(4.0, 0.17 * (len(shown) + 4))))
         axes = figure.subplots()
         paper_values = False
-        for variant in shown:
-            style = styles[variant]
+        for variant, style in shown:
             rows = pd.DataFrame(list(rows_of[variant].values())).sort_values("budget")
             std = rows["std"].fillna(0.0)
             axes.plot(rows["budget"], rows["mean"], marker=style["marker"], markersize=5, color=style["color"],
@@ -134,7 +153,7 @@ def budget_plot(table: pd.DataFrame, keys: tuple, out: Path, styles: dict[tuple,
         axes.set_ylabel(_plain(f"{keys[3]} (%)"))
         axes.set_title(_plain(heading(keys)))
         axes.grid(alpha=0.3)
-        legend = axes.legend(handles=_legend_handles(styles, shown, paper_values), fontsize=7, frameon=False,
+        legend = axes.legend(handles=_legend_handles(shown, paper_values), fontsize=7, frameon=False,
                              loc="upper left", bbox_to_anchor=(1.01, 1))
         for text in legend.get_texts():
             if text.get_text() in GROUPS.values():
@@ -152,7 +171,7 @@ def histogram_plot(entries: list[dict], keys: tuple, out: Path, styles: dict[tup
     means = {(e["budget"], _variant(e)): e["mean"] for e in entries}
     budgets = sorted({budget for budget, _ in means})
     styles = styles or plot_styles({_variant(e): bool(e.get("paper_method")) for e in entries})
-    methods = [v for v in styles if any((b, v) in means for b in budgets)]
+    methods = legend_entries(styles, {v for _, v in means})
     columns = min(len(budgets), 3)
     rows = math.ceil(len(budgets) / columns)
     with matplotlib.rc_context(STYLE):
@@ -161,10 +180,9 @@ def histogram_plot(entries: list[dict], keys: tuple, out: Path, styles: dict[tup
         panels = figure.subplots(rows, columns, squeeze=False).ravel()
         width = 0.8 / len(methods)
         for panel, budget in zip(panels, budgets):
-            for i, variant in enumerate(methods):
+            for i, (variant, style) in enumerate(methods):
                 mean = means.get((budget, variant))
                 if mean is not None:
-                    style = styles[variant]
                     offset = (i - (len(methods) - 1) / 2) * width
                     panel.bar([count + offset for count in range(len(mean))], mean, width=width,
                               color=style["color"] if style["paper"] else "white", edgecolor=style["color"],
