@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import lbal_process as lp
-from leaderboard_records import check_snapshot, fixed_records, make_record, variant_records, write_results
+from leaderboard_records import BUDGETS, check_snapshot, fixed_records, make_record, variant_records, write_results
 from lbal_bench import store
 from lbal_bench.atomic import _umask
 from lbal_bench.errors import LbalError
@@ -196,6 +196,24 @@ def test_ranks_per_dataset_and_the_mean_rank_across_datasets(tmp_path):
     assert squash(ranking.splitlines()[-2]).endswith("| 47.3 ± 0.8 · #1 | — | 1.00 (1/2) |")
     document = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
     assert len(document["aubc"]) == len(pd.read_csv(tmp_path / "board" / "leaderboard_aubc.csv")) == 7
+
+
+def test_an_initial_pool_sized_per_dataset_is_one_row_of_the_ranking(tmp_path):
+    """0.02% of CIFAR-10 is 10 points, 0.2% of CIFAR-100 is 100: one coreset protocol. Two
+    pool sizes on one dataset stay two rows."""
+    def records(dataset, start, shift, method="coreset"):
+        return [make_record(method, "linear", seed, budget, {"top1": 30.0 + shift + i}, dataset=dataset, start=start)
+                for seed in (0, 1) for i, budget in enumerate(BUDGETS)]
+    board = [*records("cifar10", "from 10 random", 0), *records("cifar100", "from 100 random", 1),
+             *records("cifar10", "from 0", 5, "kmeans"), *records("cifar100", "from 0", 5, "kmeans")]
+    summary = aubc(board)
+    coreset = summary[summary["method"] == "coreset"]
+    assert coreset["rank_start"].tolist() == ["from n random"] * 2 and coreset["datasets_ranked"].tolist() == [2, 2]
+    write_leaderboard(board, tmp_path / "board", "two")
+    assert "| coreset | from 10 random, from 100 random | 31.1 · #2 | 32.1 · #2 | 2.00 |" in squash(
+        (tmp_path / "board" / "leaderboard.md").read_text()).replace(" ± 0.0", "")
+    both = aubc([*records("cifar10", "from 10 random", 0), *records("cifar10", "from 20 random", 1)])
+    assert both["rank_start"].tolist() == ["from 10 random", "from 20 random"]
 
 
 def test_label_readers_have_an_aubc_but_no_rank():

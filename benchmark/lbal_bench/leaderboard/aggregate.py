@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from typing import Any, Iterator
 
 import numpy as np
@@ -31,8 +32,10 @@ VARIANT_KEYS = ["method", "uses_labels", "start", "options"]
 ROW_KEYS = ["dataset", "backbone", "evaluator", *VARIANT_KEYS, "budget"]
 COLUMNS = [*TABLE_KEYS, *VARIANT_KEYS, "paper_method", "budget", "mean", "std", "seeds", "best", *PAPER_COLUMNS]
 AUBC_COLUMNS = [*TABLE_KEYS, *VARIANT_KEYS, "paper_method", "budget_min", "budget_max", "budgets", "aubc",
-                "aubc_std", "seeds", "best", "rank", "mean_rank", "datasets_ranked", "datasets"]
+                "aubc_std", "seeds", "best", "rank", "rank_start", "mean_rank", "datasets_ranked", "datasets"]
 RANK_KEYS = ["backbone", "evaluator", "metric"]  # a ranking across datasets per these
+RANK_VARIANT = ["method", "uses_labels", "rank_start", "options"]  # a row of a ranking
+START_SIZE = re.compile(r"^from (?!0$)(?!0 )\S+ ")  # "from 10 random" → "from n random"; "from 0" stays
 LABEL_MARK = "†"
 UNKNOWN = "unknown"  # a display field a record does not carry (written before it existed)
 DEFAULT_OPTIONS = "default"
@@ -313,22 +316,36 @@ def aubc(records: list[Record], reference: pd.DataFrame | None = None) -> pd.Dat
     tables_of = [result[k] for k in TABLE_KEYS]
     result["best"] = _top(result["aubc"], readers, tables_of) & result["aubc"].notna()
     result["rank"] = result["aubc"].round(1).where(~readers).groupby(tables_of).rank(ascending=False, method="average")
-    ranking = result.groupby([*RANK_KEYS, *VARIANT_KEYS])["rank"]
+    result["rank_start"] = _rank_starts(result)
+    ranking = result.groupby([*RANK_KEYS, *RANK_VARIANT])["rank"]
     result["mean_rank"] = ranking.transform("mean")
     result["datasets_ranked"] = ranking.transform("count").astype(int)
     result["datasets"] = result.groupby(RANK_KEYS)["dataset"].transform("nunique").astype(int)
     return result[AUBC_COLUMNS]
 
 
+def _rank_starts(summary: pd.DataFrame) -> pd.Series:
+    """The start by which a row meets its rows on other datasets in a ranking: its size left
+    out (``from n random``), since an initial pool given as a percentage or as the smallest
+    budget has another size on each dataset; the full start where that would put two rows
+    of one dataset together."""
+    kind = summary["start"].map(lambda start: START_SIZE.sub("from n ", start))
+    group = [summary[k] for k in [*RANK_KEYS, "method", "uses_labels", "options"]] + [kind]
+    clash = summary.groupby([*group, summary["dataset"]])["start"].transform("nunique").groupby(group).transform("max")
+    return kind.where(clash <= 1, summary["start"])
+
+
 def rankings(summary: pd.DataFrame) -> Iterator[tuple[tuple, list[str], list[tuple[tuple, dict[str, pd.Series]]]]]:
     """``(keys, datasets, [(variant, {dataset: aubc row})])`` per backbone × evaluator ×
     metric: variants ranked on every dataset by mean rank, then those ranked on fewer,
-    then unranked ones (label readers), each by name."""
+    then unranked ones (label readers), each by name. A variant's start lists its starts
+    on the datasets (``from 10 random, from 100 random``)."""
     for keys, group in summary.groupby(RANK_KEYS, sort=True):
         datasets = sorted(group["dataset"].unique().tolist())
         variants = []
-        for variant, rows in group.groupby(VARIANT_KEYS, sort=True):
-            variant = (variant[0], bool(variant[1]), variant[2], variant[3])
+        for variant, rows in group.groupby(RANK_VARIANT, sort=True):
+            starts = ", ".join(sorted(rows["start"].unique(), key=lambda s: (len(s), s)))
+            variant = (variant[0], bool(variant[1]), starts, variant[3])
             variants.append((variant, {row["dataset"]: row for _, row in rows.iterrows()}))
         def order(item: tuple) -> tuple:
             row = next(iter(item[1].values()))

@@ -40,6 +40,8 @@ def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("start", "options"):
         frame[column] = frame[column].fillna(UNKNOWN)
+    if "rank_start" in frame:
+        frame["rank_start"] = frame["rank_start"].fillna(frame["start"])
     return frame
 
 
