@@ -37,8 +37,7 @@ Where we differ from the reference code:
 - The gradient of the loss and torch's Adam update (default betas and eps) are written
   out instead of autograd and an optimizer object (``loss_and_gradient``; the test
   checks it against autograd): 300 steps take about 0.2-0.5 s on one CPU core for the
-  digits pool instead of 1.2 s. On the CPU they run on one torch thread (restored
-  afterwards): with many tiny steps, more threads only wait on each other, and on a busy
+  digits pool instead of 1.2 s. They run on one CPU thread (``_threads``): on a busy
   2-core machine 2 threads took 63 s where one took 0.6 s (2,000 points, budget 50).
   Labeled centroids are constants instead of parameters reset after each step (the
   same trajectory).
@@ -52,6 +51,8 @@ import numpy as np
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.compute import torch_device
+
+from ._threads import single_thread
 
 
 def loss_and_gradient(points, fixed, params, temperature: float, balance: float):
@@ -81,16 +82,8 @@ def optimise_centroids(points, fixed, start, temperature: float, iterations: int
     """Unit centroids (torch ``[len(start), D]``) after ``iterations`` Adam steps (torch's
     update, default betas and eps) on the ActiveFT loss over ``points``, with the
     centroids ``fixed`` held constant."""
-    import torch
-
-    threads = torch.get_num_threads()
-    if on_cpu := start.device.type == "cpu":
-        torch.set_num_threads(1)  # hundreds of small steps: threads only wait on each other
-    try:
+    with single_thread():
         return _adam(points, fixed, start, temperature, iterations, lr, balance)
-    finally:
-        if on_cpu:
-            torch.set_num_threads(threads)
 
 
 def _adam(points, fixed, start, temperature: float, iterations: int, lr: float, balance: float):

@@ -25,7 +25,7 @@ The greedy keeps every candidate's gain and, after a pick, subtracts only what c
 the terms of the points ``j`` whose ``m_j`` the new pick raised (those nearer to it than
 to any earlier pick), instead of re-summing the whole ``M × M`` kernel at every pick as
 the reference does. The picks are the same; gains are accumulated in float64 from a
-float32 kernel.
+float32 kernel. The greedy loop runs on one CPU thread (``_threads``).
 
 Where we differ from the reference code:
 
@@ -45,6 +45,8 @@ import numpy as np
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.compute import sqdist_blocks
+
+from ._threads import single_thread
 
 MAX_CANDIDATES = 35_000
 
@@ -80,6 +82,11 @@ def herding(kernel: np.ndarray, taken: np.ndarray, budget: int, weights: np.ndar
     ``taken`` marks the rows already labeled (never picked; their kernel rows set the
     starting coverage); ``weights[j]`` weighs point ``j`` in the coverage (1 if None).
     Each pick maximises ``sum_j weights[j] * max(kernel[i, j] - m_j, 0)``."""
+    with single_thread():
+        return _herding(kernel, taken, budget, weights)
+
+
+def _herding(kernel: np.ndarray, taken: np.ndarray, budget: int, weights: np.ndarray | None) -> np.ndarray:
     m = kernel[taken].max(axis=0) if taken.any() else np.zeros(len(kernel), np.float32)
     w = np.ones(len(kernel), np.float32) if weights is None else np.asarray(weights, np.float32)
     gain = (np.clip(kernel - m, 0, None) @ w).astype(np.float64)
