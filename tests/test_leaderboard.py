@@ -356,7 +356,7 @@ def test_a_rewritten_board_keeps_files_that_are_not_the_boards(tmp_path):
 
 def test_a_board_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "board").write_text("")
-    with pytest.raises(LbalError, match=f"^cannot write the leaderboard into {tmp_path / 'board'}: not a directory$"):
+    with pytest.raises(LbalError, match=f"^cannot write {tmp_path / 'board'}: not a directory$"):
         write_leaderboard(fixed_records()[:3], tmp_path / "board", "x")
 
 

@@ -74,6 +74,18 @@ def test_index_names_every_board_once_and_leaves_out_empty_and_unfinished_ones(t
         write_site(root, tmp_path / "site2")
 
 
+def test_a_rebuilt_site_keeps_no_file_of_an_older_board(tmp_path):
+    write_leaderboard(fixed_records(), tmp_path / "leaderboard" / "fixture", "fixture")
+    write_site(tmp_path / "leaderboard", tmp_path / "site")
+    histogram = tmp_path / "site" / "fixture" / "plots" / "cifar10-resnet18_compress-class_histogram-class_histogram.svg"
+    assert histogram.exists()
+    write_leaderboard([r for r in fixed_records() if r.display["evaluator"] != "class_histogram"],
+                      tmp_path / "leaderboard" / "fixture", "fixture")
+    write_site(tmp_path / "leaderboard", tmp_path / "site")
+    assert not histogram.exists() and (tmp_path / "site" / "fixture" / "index.html").exists()
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["fixture", "index.html"]
+
+
 def test_page_shows_rankings_start_options_and_aubc(tmp_path):
     write_leaderboard(variant_records(), tmp_path / "leaderboard" / "variants", "variants")
     page = (write_site(tmp_path / "leaderboard", tmp_path / "site").parent / "variants" / "index.html").read_text()

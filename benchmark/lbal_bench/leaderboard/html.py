@@ -22,7 +22,7 @@ from .aggregate import (AUBC_COLUMNS, COLUMNS, PROVENANCE_KEYS, UNKNOWN, heading
                         method_rows, rank_heading, rankings, seeds_text, shows_options, tables)
 from .plots import plot_stem
 from .render import (HISTOGRAM_NOTE, LEGEND, MISSING, aubc_text, cell_text, mean_rank_text, paper_text, rank_text,
-                     summary_rows)
+                     replace_directory, summary_rows)
 
 FIELDS = ("title", "rows", "histograms", "provenance", "aubc")
 
@@ -160,15 +160,18 @@ def write_site(boards_root: Path, site: Path) -> Path:
     summaries = []
     for directory, document in documents.items():
         target = site / directory.name
-        if target.resolve() != directory.resolve():
-            shutil.copytree(directory, target, dirs_exist_ok=True)
         page = environment.get_template("board.html.j2").render(
             title=document["title"], legend=LEGEND, tables=_tables(document, directory), version=__version__,
             rankings=_rankings(document), histogram_note=HISTOGRAM_NOTE, missing=MISSING,
             histograms=[{"id": plot_stem(keys), "heading": heading(keys)}
                         for keys in histogram_tables(document["histograms"])],
         )
-        atomic_write_text(target / "index.html", page)
+        if target.resolve() == directory.resolve():  # the site is the boards' own folder
+            atomic_write_text(target / "index.html", page)
+        else:  # a copy of the board and its page, swapped in whole: no plot of an older board stays
+            replace_directory(target, lambda staging: (shutil.copytree(directory, staging, dirs_exist_ok=True),
+                                                       atomic_write_text(staging / "index.html", page)),
+                              keep_foreign=False)
         summaries.append(_summary(directory.name, document, titles))
     index = site / "index.html"
     atomic_write_text(index, environment.get_template("index.html.j2").render(boards=summaries, version=__version__))

@@ -19,7 +19,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import pandas as pd
 from tabulate import tabulate
@@ -31,6 +31,7 @@ from .aggregate import (LABEL_MARK, aggregate, aubc, heading, histogram_tables, 
                         method_rows, provenance, rank_heading, rankings, seeds_text, shows_options, tables)
 from .plots import plot_stem, write_plots
 
+T = TypeVar("T")
 MISSING = "—"
 HISTOGRAM_NOTE = "How many classes have 0, 1, 2, … labeled examples (mean over seeds), per budget."
 LEGEND = [
@@ -225,7 +226,7 @@ def _keep_foreign(old: Path, new: Path) -> None:
             shutil.copy2(source, target)
 
     for entry in old.iterdir():
-        if entry.name in BOARD_FILES or entry.name.endswith(".tmp"):
+        if entry.name in BOARD_FILES or entry.name.endswith(".tmp") or os.path.lexists(new / entry.name):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, new / entry.name, symlinks=True, copy_function=link)
@@ -235,12 +236,13 @@ def _keep_foreign(old: Path, new: Path) -> None:
             link(entry, new / entry.name)
 
 
-def _swap_in(new: Path, out: Path) -> None:
-    """Make the complete board ``new`` the directory ``out``, in one step where possible."""
+def _swap_in(new: Path, out: Path, keep_foreign: bool) -> None:
+    """Make the complete directory ``new`` the directory ``out``, in one step where possible."""
     if not out.exists():
         os.rename(new, out)
         return
-    _keep_foreign(out, new)
+    if keep_foreign:
+        _keep_foreign(out, new)
     if _exchange(new, out):
         shutil.rmtree(new)  # now the old board
         return
@@ -275,8 +277,18 @@ def write_leaderboard(records: list[Record], out: Path, title: str) -> list[Path
     variant), ``leaderboard.json`` (rows, AUBC, class histograms, provenance per method
     row) and ``plots/``; built aside and swapped in whole. Returns the paths written."""
     out = Path(out)
+    staged = replace_directory(out, lambda staging: (staging, _write_files(records, staging, title)))
+    staging, written = staged
+    return [out / path.relative_to(staging) for path in written]
+
+
+def replace_directory(out: Path, fill: Callable[[Path], T], keep_foreign: bool = True) -> T:
+    """Make ``out`` a directory filled by ``fill(new directory)`` in one step: ``fill``
+    writes into a hidden sibling, which is then swapped in (what ``out`` held that is not a
+    board's is kept, unless ``keep_foreign`` is false). Returns what ``fill`` returns."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
-        raise LbalError(f"cannot write the leaderboard into {out}: not a directory")
+        raise LbalError(f"cannot write {out}: not a directory")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _leftovers(out)
@@ -284,10 +296,10 @@ def write_leaderboard(records: list[Record], out: Path, title: str) -> list[Path
     except OSError as exc:
         raise LbalError(f"cannot write {out}: {exc.strerror}") from None
     try:
-        written = _write_files(records, staging, title)
-        _swap_in(staging, out)
+        result = fill(staging)
+        _swap_in(staging, out, keep_foreign)
     except OSError as exc:
         raise LbalError(f"cannot write {out}: {exc.strerror}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [out / path.relative_to(staging) for path in written]
+    return result
