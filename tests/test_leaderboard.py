@@ -354,6 +354,23 @@ def test_a_rewritten_board_keeps_files_that_are_not_the_boards(tmp_path):
     assert oct(board.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
 
 
+def test_without_an_atomic_exchange_the_board_is_swapped_in_two_steps_and_recovered(tmp_path, monkeypatch):
+    from lbal_bench.leaderboard import render
+
+    monkeypatch.setattr(render, "_exchange", lambda a, b: False)  # e.g. a filesystem without RENAME_EXCHANGE
+    board = tmp_path / "board"
+    write_leaderboard(fixed_records()[:3], board, "fixture")
+    (board / "README.md").write_text("notes")
+    write_leaderboard(fixed_records(), board, "fixture")
+    assert (board / "README.md").read_text() == "notes" and len(json.loads((board / "leaderboard.json").read_text())[
+        "provenance"]) == 15
+    # killed between the two renames: the old board is aside, none in place; the next write puts it back first
+    aside = tmp_path / f".board.old-{render._HOST}.999999999.x"
+    board.rename(aside)
+    render._leftovers(board)
+    assert board.is_dir() and not aside.exists() and (board / "README.md").exists()
+
+
 def test_a_board_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "board").write_text("")
     with pytest.raises(LbalError, match=f"^cannot write {tmp_path / 'board'}: not a directory$"):

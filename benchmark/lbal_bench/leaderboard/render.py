@@ -11,6 +11,7 @@ any moment, finds the old board or the new one, never a mix.
 from __future__ import annotations
 
 import ctypes
+import errno
 import glob
 import json
 import os
@@ -189,10 +190,10 @@ def _exchange(a: Path, b: Path) -> bool:
     at_cwd = -100
     if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
-    errno = ctypes.get_errno()
-    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this filesystem cannot
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this system or filesystem cannot
         return False
-    raise OSError(errno, os.strerror(errno), str(b))
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _staging(out: Path, kind: str) -> Path:
