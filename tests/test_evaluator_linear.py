@@ -108,13 +108,17 @@ def test_the_evaluator_passes_normalise_and_refuses_unknown_values():
         registry.create("evaluator", "linear", {"normalise": "pool"})
 
 
+def assert_runs_without_torch(code: str) -> None:
+    """``code`` (given ``np``, ``registry``, ``x`` [20, 4] and ``y``) leaves torch unimported."""
+    setup = ("import sys, numpy as np; from lbal_bench.plugins import get_registry; registry = get_registry();"
+             "x = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32); y = np.arange(20) % 2;")
+    subprocess.run([sys.executable, "-c", setup + code + "; assert 'torch' not in sys.modules, 'torch imported'"],
+                   check=True)
+
+
 def test_a_linear_cell_does_not_import_torch():
-    code = ("import sys, numpy as np; from lbal_bench.plugins import get_registry;"
-            "x = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32); y = np.arange(20) % 2;"
-            "get_registry().create('evaluator', 'linear', {'epochs': 2, 'batch_size': 4}).evaluate("
-            "x, y, x, y, 2, np.random.default_rng(0));"
-            "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_runs_without_torch("registry.create('evaluator', 'linear', {'epochs': 2, 'batch_size': 4}).evaluate("
+                              "x, y, x, y, 2, np.random.default_rng(0))")
 
 
 def test_batched_heads_equal_one_at_a_time_bit_for_bit():

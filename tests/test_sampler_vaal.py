@@ -219,12 +219,8 @@ def test_initialisation_is_torch_linear_bit_for_bit():
 
 
 def test_runs_without_importing_torch():
-    import subprocess
-    import sys
+    from test_evaluator_linear import assert_runs_without_torch
 
-    code = ("import sys, numpy as np; from lbal_bench.plugins import get_registry; from lbal_bench import Pool, LabelOracle;"
-            "x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32); lab = np.arange(5);"
-            "s = get_registry().create('sampler', 'vaal', {'iterations': 2, 'hidden_dim': 8});"
-            "s.select(Pool(x, lab, 2, LabelOracle(np.zeros(50, np.int64), lab)), 3, np.random.default_rng(0));"
-            "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_runs_without_torch("from lbal_bench import Pool, LabelOracle; lab = np.arange(5);"
+                              "registry.create('sampler', 'vaal', {'iterations': 2, 'hidden_dim': 8}).select("
+                              "Pool(x, lab, 2, LabelOracle(y, lab)), 3, np.random.default_rng(0))")
