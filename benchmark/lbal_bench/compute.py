@@ -55,12 +55,13 @@ def greedy_kmeanspp(x: np.ndarray, k: int, seed: int, candidates: int | None = N
     Arthur and Vassilvitskii's D² sampling, greedy as scikit-learn's ``kmeans_plusplus``:
     each centre after the first (uniform) is the best of ``candidates`` D²-sampled points
     (default ``2 + int(log k)``, scikit-learn's), the one that lowers the potential (sum of
-    squared distances to the nearest centre) most. Exact, and cheaper than recomputing
-    every distance: a point can only move to a candidate ``c`` when its centre ``m`` has
-    ``||c - m|| < 2 ||x - m||`` (triangle inequality), so each step reads only the points
-    of the clusters within twice their radius of a candidate (Raff, "Exact Acceleration
-    of K-Means++ and K-Means||", IJCAI 2021). Memory is ``O(N + k · candidates)``, never
-    ``N × k``; torch kernels on ``torch_device()``.
+    squared distances to the nearest centre) most. Each step costs one ``N × candidates``
+    distance product, as scikit-learn's; it skips the points that cannot move: a point
+    can only move to a candidate ``c`` when its centre ``m`` has ``||c - m|| < 2 ||x - m||``
+    (triangle inequality; Raff, "Exact Acceleration of K-Means++ and K-Means||", IJCAI
+    2021), which prunes once the centres are finer than the data's clusters (k well above
+    the number of natural clusters), not before. Memory is ``O(N + k · candidates)``,
+    never ``N × k``; torch kernels on ``torch_device()`` (the GPU when torch sees one).
     """
     import torch
 
@@ -96,16 +97,17 @@ def greedy_kmeanspp(x: np.ndarray, k: int, seed: int, candidates: int | None = N
         relevant = torch.zeros(k, dtype=torch.bool, device=device)
         relevant[:step] = (sqdist(cand, centres[:step]).sqrt() < 2 * radius[None, :step]).any(dim=0)
         rows = torch.nonzero(relevant[owner]).flatten()
-        if 2 * len(rows) > n:  # most points may move: read all in place rather than copy them
+        if 4 * len(rows) > n:  # many points may move: read all in place rather than copy them
             rows = None
         block, block_norms = (points, norms) if rows is None else (points[rows], norms[rows])
         current = closest if rows is None else closest[rows]
-        # potential each candidate removes: sum over the rows of max(0, current - d2), one fused product
+        # current - d2 for every row and candidate, in one pass over the rows; the potential a
+        # candidate removes is the sum of its positive part
         slack = torch.addmm((current - block_norms)[:, None] - norms[cand][None, :], block, points[cand].T, alpha=2)
-        best = int(torch.argmax(slack.clamp_(min=0).sum(dim=0)))
+        best = int(torch.argmax(slack.clamp(min=0).sum(dim=0)))
         chosen[step] = int(cand[best])
         centres[step] = cand[best]
-        d2 = (block_norms + norms[cand[best]] - 2 * block @ points[cand[best]]).clamp_(min=0)
+        d2 = (current - slack[:, best]).clamp_(min=0)
         moved = d2 < current
         updated = torch.minimum(current, d2)
         if rows is None:
@@ -151,7 +153,7 @@ class KMeansOptions:
     - ``fixed_seed``: every run uses faiss's default seed 1234 whatever the cell's seed,
       as the paper's original code (which never seeded faiss): all seeds then give one
       selection, so the std over seeds is that of the evaluation only.
-    - ``max_points_per_centroid``: train on a random subsample of
+    - ``max_points_per_centroid``: seed (``greedy``) and train on random subsamples of
       ``k * max_points_per_centroid`` points when there are more; ``None``: every point.
     - ``backend``: ``"faiss"``, or ``"sklearn"`` (TypiClust's reference clustering:
       scikit-learn ``KMeans`` with its defaults for k <= 50, ``MiniBatchKMeans`` with
@@ -212,8 +214,12 @@ class KMeansOptions:
                                 max_points_per_centroid=self.max_points_per_centroid)
         best, best_objective = None, np.inf
         for run in range(self.nredo):
-            run_seed = int(np.random.default_rng([seed, run]).integers(2**31 - 1))
-            start = x[greedy_kmeanspp(x, k, run_seed)]
+            rng = np.random.default_rng([seed, run])
+            run_seed = int(rng.integers(2**31 - 1))
+            sample = x
+            if self.max_points_per_centroid is not None and len(x) > k * self.max_points_per_centroid:
+                sample = x[np.sort(rng.choice(len(x), k * self.max_points_per_centroid, replace=False))]
+            start = sample[greedy_kmeanspp(sample, k, run_seed)]
             centres, objective = kmeans(x, k, run_seed, niter=self.niter, nredo=1, init="greedy",
                                         max_points_per_centroid=self.max_points_per_centroid,
                                         start=start, objective=True)
