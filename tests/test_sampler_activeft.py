@@ -76,3 +76,13 @@ def test_each_centroid_takes_the_most_similar_point_not_taken():
 def test_bad_options_are_refused(options):
     with pytest.raises(LbalError, match=next(iter(options))):
         make_sampler("activeft", **options)
+
+
+def test_a_large_pool_is_cut_to_a_random_subset_of_unlabeled_points():
+    features, blob = blobs(40, 6, dim=16, spread=1.0, seed=1)
+    pool = pool_of(features, [0, 1], 6, blob)
+    runs = [make_sampler("activeft", subset_size=30, iterations=20).select(pool, 5, np.random.default_rng(s))
+            for s in (0, 0, 1)]
+    assert_valid(runs[0], pool, 5)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(np.sort(runs[0]), np.sort(runs[2]))
