@@ -45,18 +45,15 @@ def coreset_reference(x: np.ndarray, centres: list[int], budget: int) -> list[in
 
 
 def maxherding_reference(x: np.ndarray, labeled: list[int], budget: int, h: float = 1.0) -> list[int]:
-    """Bae et al.: add the point that maximises the coverage sum_j max_{s in S} k(x_j, x_s)."""
+    """Bae et al.: add the point that maximises the coverage ``sum_j max_{s in S} k(x_j, x_s)``
+    of ``S`` = the labeled and picked points and it, recomputed in full for every candidate."""
     kernel, picks = np.exp(-(distances(x) / h) ** 2), []
     for _ in range(budget):
         chosen = labeled + picks
-        best, best_coverage = None, -np.inf
-        for i in range(len(x)):
-            if i in chosen:
-                continue
-            coverage = kernel[:, chosen + [i]].max(axis=1).sum()
-            if coverage > best_coverage + 1e-9:
-                best, best_coverage = i, coverage
-        picks.append(best)
+        covered = kernel[:, chosen].max(axis=1) if chosen else np.zeros(len(x))
+        coverage = np.maximum(kernel, covered[None, :]).sum(axis=1)  # of S and candidate i, per row i
+        coverage[chosen] = -np.inf
+        picks.append(int(np.argmax(coverage)))
     return picks
 
 
