@@ -92,8 +92,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _plain_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _integers(values: dict, least: dict[str, int]) -> dict:
+    """``values`` when each key of ``least`` holds an integer (not a bool) at least that large."""
+    for key, low in least.items():
+        if key not in values:
+            raise ValueError(f"no '{key}'")
+        if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < low:
+            raise ValueError(f"'{key}' must be an integer >= {low}, got {values[key]!r}")
+    return values
 
 
 class Record(BaseModel):
@@ -115,12 +121,7 @@ class Record(BaseModel):
     @field_validator("config")
     @classmethod
     def _config(cls, config: dict) -> dict:
-        for key, least in (("seed", 0), ("budget", 1)):
-            if key not in config:
-                raise ValueError(f"no '{key}'")
-            if not _plain_int(config[key]) or config[key] < least:
-                raise ValueError(f"'{key}' must be an integer >= {least}, got {config[key]!r}")
-        return config
+        return _integers(config, {"seed": 0, "budget": 1})
 
     @field_validator("display")
     @classmethod
@@ -146,10 +147,7 @@ class Record(BaseModel):
     def _selection(cls, selection: dict) -> dict:
         if not isinstance(selection.get("file"), str):
             raise ValueError("no 'file'")
-        for key in ("count", "labels_seen"):
-            if not _plain_int(selection.get(key)) or selection[key] < 0:
-                raise ValueError(f"'{key}' must be an integer >= 0, got {selection.get(key)!r}")
-        return selection
+        return _integers(selection, {"count": 0, "labels_seen": 0})
 
     def sealed(self) -> "Record":
         """This record with its checksum set."""
