@@ -15,7 +15,7 @@ Single-batch samplers select ``budget`` points from nothing; iterative ones run 
 chain their protocol runs (cold-start ones from zero labels, the others from 10 random
 points), step by step with one generator per step, as the runner.
 
-Run: ``pytest benchmarks/bench_protocol.py -q -s`` (a table per choice; about 20 minutes
+Run: ``OMP_NUM_THREADS=1 pytest benchmarks/bench_protocol.py -q -s`` (a table per choice; about 20 minutes
 on 2 cores). ``-k typiclust`` and so on run one choice.
 """
 
@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import one_thread
 
 from lbal_bench import LabelOracle, Pool
 from lbal_bench.features import l2_normalise
@@ -102,6 +103,14 @@ _tables: dict[str, list[str]] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """One torch/faiss thread: on a shared machine OpenMP threads waiting for busy cores made
+    the small distance blocks of the δ rule 50× slower (run with ``OMP_NUM_THREADS=1`` too)."""
+    with one_thread():
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
 def print_tables():
     yield
     for choice, lines in _tables.items():
@@ -111,8 +120,9 @@ def print_tables():
 
 def record(choice: str, setting: str, dataset_name: str, budget, result: dict, extra: str = ""):
     metrics = "; ".join(f"{m} {mean:.1f} ± {std:.1f}" for m, (mean, std) in result["stats"].items())
-    _tables.setdefault(choice, []).append(
-        f"| {setting} | {dataset_name} | {budget} | {result['seeds']} | {metrics}{extra} | {result['seconds']:.2f} |")
+    line = f"| {setting} | {dataset_name} | {budget} | {result['seeds']} | {metrics}{extra} | {result['seconds']:.2f} |"
+    _tables.setdefault(choice, []).append(line)
+    print(f"\n{choice}: {line}", flush=True)  # as it comes, for long runs (-s)
 
 
 BUDGET_AT_CLASSES = {"digits": 10, "synthetic": 20}

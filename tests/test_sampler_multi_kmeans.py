@@ -46,12 +46,12 @@ def test_takes_the_kmeans_samplers_options_and_defaults():
     ("options", "message"),
     [
         ({"niter": 0}, "niter must be an integer >= 1, got 0"),
-        ({"nredo": 2.5}, "nredo must be an integer >= 1, got 2.5"),
-        ({"nredo": True}, "nredo must be an integer >= 1, got True"),
+        ({"nredo": 2.5}, "option 'nredo' must be int, got 2.5"),
+        ({"nredo": True}, "option 'nredo' must be int, got True"),
         ({"max_points_per_centroid": 0}, "max_points_per_centroid must be an integer >= 1 or null, got 0"),
         ({"init": "kmeans+"}, "init must be one of greedy, random, kmeans\\+\\+, afkmc2, got 'kmeans\\+'"),
         ({"backend": "sk"}, "backend must be one of faiss, sklearn, got 'sk'"),
-        ({"fixed_seed": 1}, "fixed_seed must be true or false, got 1"),
+        ({"fixed_seed": 1}, "option 'fixed_seed' must be bool, got 1"),
     ],
 )
 def test_bad_options_are_refused_with_the_option_named(name, options, message):
