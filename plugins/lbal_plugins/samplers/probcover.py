@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, close_pairs, radius_graph
+from lbal_bench.compute import KMeansOptions, nearest, radius_graph
 
 DELTA_RULES = ("auto-once", "auto-per-step")
 ONCE_SEED = 0  # the pseudo-label K-means seed of ``auto-once``
@@ -71,15 +71,16 @@ def _neighbours(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np
     return indices[offsets + np.arange(lengths.sum())]
 
 
-def nearest_other(features: np.ndarray, labels: np.ndarray, radius: float) -> np.ndarray:
-    """Distance (float64 ``[N]``) from each point to the nearest point of another label,
-    ``inf`` where none is closer than ``radius``."""
+def nearest_other(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Distance (float64 ``[N]``) from each point to the nearest point of another label
+    (``inf`` when there is no other label): one exact faiss search per label, each
+    label's points against all the others'."""
     out = np.full(len(features), np.inf)
-    for i, j, d2 in close_pairs(features, radius):
-        other = labels[i] != labels[j]
-        np.minimum.at(out, i[other], d2[other])
-        np.minimum.at(out, j[other], d2[other])
-    return np.sqrt(out)
+    for label in np.unique(labels):
+        inside = labels == label
+        if not inside.all():
+            out[inside] = nearest(features[~inside], features[inside], 1)[0][:, 0]
+    return np.sqrt(np.maximum(out, 0))
 
 
 def purity_delta(features: np.ndarray, pseudo_labels: np.ndarray, grid: np.ndarray,
@@ -88,18 +89,9 @@ def purity_delta(features: np.ndarray, pseudo_labels: np.ndarray, grid: np.ndarr
     least ``alpha`` of the points (the smallest δ if none is), and that fraction.
 
     A ball ``||x - y|| < δ`` is pure when it holds no point of another pseudo-label, i.e.
-    when δ is at most the distance to the nearest point labeled otherwise. Purity falls
-    as δ grows, so the search probes grid positions 0, 1, 3, 7, ... and stops at the
-    first impure one: only distances below that radius are ever computed.
+    when δ is at most the distance to the nearest point labeled otherwise.
     """
-    probe = 0
-    while True:
-        radius = float(grid[probe])
-        near = nearest_other(features, pseudo_labels, radius)
-        purities = (near[None, :] >= grid[:probe + 1, None]).mean(axis=1)
-        if purities[-1] < alpha or probe == len(grid) - 1:
-            break
-        probe = min(2 * probe + 1, len(grid) - 1)
+    purities = (nearest_other(features, pseudo_labels)[None, :] >= grid[:, None]).mean(axis=1)
     pure = np.flatnonzero(purities >= alpha)
     best = pure[-1] if pure.size else 0
     return float(grid[best]), float(purities[best])
