@@ -57,7 +57,7 @@ def kill_at(point: str, *args: str, log: Path) -> str:
 
 def counts(stdout: str) -> tuple[int, int]:
     """(computed, already done) from ``lbal-bench run``'s summary line."""
-    match = re.search(r"computed (\d+) cells, (\d+) already done", stdout)
+    match = re.search(r"computed (\d+) cells?, (\d+) already done", stdout)
     assert match, stdout
     return int(match.group(1)), int(match.group(2))
 

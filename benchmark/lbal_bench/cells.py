@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from .errors import LbalError
 from .evaluation import image_problem
+from .guard import plain_data
 from .plugin_handle import Plugin, build, fingerprint, plugin_call
-from .registry import Registry
-from .schedule import Selection, Start, dataset_budgets, selections, starts
-from .suite import PluginSpec, Suite
+from .registry import Registry, did_you_mean
+from .schedule import Selection, Start, dataset_budgets, resolve_budget, selections, starts
+from .suite import PERCENT, PluginSpec, Suite
 
 KEYS = ("dataset", "backbone", "sampler", "evaluator", "seed", "budget")
 
@@ -115,7 +116,10 @@ class Cell:
         }
 
     def matches(self, key: str, value: str) -> bool:
-        """Whether this cell has ``value`` for ``key`` (used by ``--only``)."""
+        """Whether this cell has ``value`` for ``key`` (used by ``--only``); a budget given
+        as a percentage is resolved against this cell's pool, as in the suite."""
+        if key == "budget" and PERCENT.match(value.strip()):
+            return resolve_budget(value.strip(), len(self.dataset.obj.split("train"))) == self.budget
         if key in ("seed", "budget"):
             return str(getattr(self, key)) == value
         plugin: Plugin = getattr(self, key)
@@ -128,14 +132,14 @@ def expand(grid: Grid) -> list[Cell]:
     iterative = next(iter(grid.starts), None)
     for d, dataset in enumerate(grid.datasets):
         try:
-            data_fp = fingerprint(plugin_call(dataset, "fingerprint", dataset.obj.fingerprint))
+            data_fp = fingerprint(plain_data(dataset, "fingerprint", plugin_call(dataset, "fingerprint", dataset.obj.fingerprint)))
             pool_size = plugin_call(dataset, "split", lambda: len(dataset.obj.split("train")))
         except LbalError as exc:
             raise LbalError(f"{grid.suite.where('datasets', d)}: {exc}") from None
         budgets = dataset_budgets(grid.suite, d, dataset.spec.display, pool_size, iterative)
         for b, backbone in enumerate(grid.backbones):
             try:
-                weights_fp = fingerprint(plugin_call(backbone, "fingerprint", backbone.obj.fingerprint))
+                weights_fp = fingerprint(plain_data(backbone, "fingerprint", plugin_call(backbone, "fingerprint", backbone.obj.fingerprint)))
             except LbalError as exc:
                 raise LbalError(f"{grid.suite.where('backbones', b)}: {exc}") from None
             for e, evaluator in enumerate(grid.evaluators):
@@ -161,4 +165,17 @@ def select_cells(cells: list[Cell], only: list[str]) -> list[Cell]:
         if not sep or key not in KEYS:
             raise LbalError(f"--only '{item}': expected KEY=VALUE with KEY one of {', '.join(KEYS)}")
         wanted.setdefault(key, set()).add(value)
+    for key, values in wanted.items():
+        for value in sorted(values):
+            if not any(c.matches(key, value) for c in cells):
+                raise LbalError(f"--only {key}={value}: no cell has {key} '{value}'{_hint(cells, key, value)}")
     return [c for c in cells if all(any(c.matches(k, v) for v in vs) for k, vs in wanted.items())]
+
+
+def _hint(cells: list[Cell], key: str, value: str) -> str:
+    """`` (did you mean 'x'?)``, else the values the suite has for ``key``."""
+    if key in ("seed", "budget"):
+        have = sorted({getattr(c, key) for c in cells})
+        return f" ({key}s: {', '.join(map(str, have))})"
+    have = sorted({name for c in cells for name in (getattr(c, key).spec.name, getattr(c, key).spec.display)})
+    return did_you_mean(value, have) or f" ({key}s: {', '.join(have)})"

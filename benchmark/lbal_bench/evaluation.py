@@ -15,6 +15,7 @@ import numpy as np
 
 from .contracts import ImageTask
 from .errors import LbalError
+from .guard import checked_metrics
 from .plugin_handle import Plugin, plugin_call
 
 
@@ -72,4 +73,4 @@ def evaluate(evaluator: Plugin, dataset: Plugin, backbone: Plugin, chosen: np.nd
     else:
         metrics = plugin_call(evaluator, "evaluate", lambda: evaluator.obj.evaluate(
             np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng))
-    return metrics, time.perf_counter() - start
+    return checked_metrics(evaluator, metrics), time.perf_counter() - start

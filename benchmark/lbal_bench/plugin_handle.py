@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from .errors import LbalError
+from .guard import describe, entering, flag, stopped
 from .registry import PluginInfo, Registry
 from .suite import PluginSpec
 
@@ -66,8 +67,9 @@ class Plugin:
                 if k not in runtime and _comparable(defaults.get(k, missing)) != _comparable(v)}
 
     def flag(self, name: str) -> bool:
-        """A contract flag of the instance (``uses_labels``, ``iterative``, ``cold_start``), False when absent."""
-        return bool(getattr(self.obj, name, False))
+        """A contract flag of the instance (``uses_labels``, ``iterative``, ``cold_start``),
+        False when absent; anything but a bool is refused (``guard.flag``)."""
+        return flag(self, name)
 
     def __reduce__(self):
         """Pickled as its kind and spec: another process (an executor's worker) rebuilds it
@@ -103,13 +105,16 @@ def build_plugin(registry: Registry, kind: str, name: str, options: dict) -> Plu
 
 
 def plugin_call(plugin: Plugin, what: str, call: Callable[[], T]) -> T:
-    """Run ``call``; any failure becomes an ``LbalError`` naming the plugin."""
+    """Run ``call``; any failure becomes an ``LbalError`` naming the plugin, ``sys.exit``
+    and ``KeyboardInterrupt`` too (``guard.PluginStopped``)."""
+    entering(f"{describe(plugin)} in {what}")
     try:
         return call()
     except LbalError:
         raise
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise stopped(plugin, what, exc) from None
     except Exception as exc:
-        raise LbalError(
-            f"{plugin.info.kind} '{plugin.spec.name}' ({plugin.info.distribution}) failed in {what}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        lines = str(exc).strip().splitlines()
+        detail = lines[-1].strip() if len(lines) > 1 else f"{type(exc).__name__}: {exc}"  # a worker's traceback: its error
+        raise LbalError(f"{describe(plugin)} failed in {what}: {detail}") from exc

@@ -58,6 +58,7 @@ class ChainResult:
     computed: int = 0
     skipped: int = 0
     error: LbalError | None = None
+    problems: list[str] = field(default_factory=list)  # corrupt selections set aside (``ResultStore.problems``)
 
 
 @dataclass
@@ -82,9 +83,11 @@ def run_chain(chain: Chain) -> ChainResult:
                     f"cell {expected} has fingerprint {cell.fingerprint} on {platform.node()}: install the "
                     "same lbal-bench and plugin versions on every worker as on the submitting machine"
                 )
-        return Runner(chain.store, chain.cache, suite=chain.suite).compute_chain(chain.cells)
+        result = Runner(chain.store, chain.cache, suite=chain.suite).compute_chain(chain.cells)
     except LbalError as exc:
-        return ChainResult(error=exc)
+        result = ChainResult(error=exc)
+    result.problems, chain.store.problems = chain.store.problems, []
+    return result
 
 
 def _absolute(obj: T) -> T:
@@ -147,6 +150,7 @@ class Runner:
         store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
         jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
         for result in self.executor.map(run_chain, jobs):
+            summary.problems += result.problems
             if result.error is not None:
                 raise result.error
             summary.computed += result.computed
@@ -207,12 +211,13 @@ class Runner:
     def _select(self, cell: Cell, selection: Selection, data: dict) -> dict:
         """The stored selection, or compute it (after its previous step, for iterative ones)."""
         key = cell.selection_key(selection)
-        stored = self.store.load_selection(key)
+        size = len(data["train"][0])
+        stored = self.store.load_selection(key, selection.budget, size)
         if stored is not None:
             return stored
         before = self._select(cell, selection.previous, data) if selection.previous else None
         with self.store.lock(key):  # another process may have stored it meanwhile
-            stored = self.store.load_selection(key)
+            stored = self.store.load_selection(key, selection.budget, size)
             return stored if stored is not None else self._new_selection(cell, selection, key, before, data)
 
     def _new_selection(self, cell: Cell, selection: Selection, key: str, before: dict | None, data: dict) -> dict:

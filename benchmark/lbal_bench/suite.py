@@ -12,16 +12,30 @@ import os
 import re
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import LbalError
 from .registry import did_you_mean
 
 PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _no_bool_budget(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"budget {str(value).lower()} is a boolean, not a count or a percentage")
+    return value
+
+
+def _check_seed(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"seed {str(value).lower()} is a boolean, not an integer")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"seed {value} must be an integer >= 0")
+    return value
 
 
 def _check_budget(budget: Budget) -> Budget:
@@ -56,7 +70,8 @@ class PluginSpec(BaseModel):
         return self.label or self.name
 
 
-Budget = Union[int, str]
+Budget = Annotated[Union[int, str], BeforeValidator(_no_bool_budget)]
+Seed = Annotated[int, BeforeValidator(_check_seed)]
 
 
 class InitialPool(BaseModel):
@@ -125,7 +140,8 @@ class Suite(BaseModel):
     samplers: list[SamplerSpec] = Field(min_length=1)
     evaluators: list[PluginSpec] = Field(min_length=1)
     budgets: list[Budget] | None = Field(default=None, min_length=1)  # None: every dataset gives its own
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    time_limit: float | None = Field(default=None, gt=0)  # seconds a cell may take (``run --time-limit``)
 
     _source: str = PrivateAttr("suite")
     _lines: dict = PrivateAttr(default_factory=dict)
@@ -139,6 +155,8 @@ class Suite(BaseModel):
     def _safe_name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
             raise ValueError("must contain only letters, digits, '_', '.' and '-'")
+        if set(value) == {"."}:  # it names results/<name> and leaderboard/<name>: one folder of its own
+            raise ValueError("must be a folder name other than '.' and '..'")
         return value
 
     @field_validator("budgets")
@@ -177,6 +195,29 @@ class Suite(BaseModel):
 # --- loading -------------------------------------------------------------------------
 
 Path_ = tuple[Union[str, int], ...]
+
+
+MAX_VALUES = 100_000  # a suite is a few hundred values; aliases nested ten deep are a billion
+
+
+def _bounded(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand to more than ``MAX_VALUES`` values (the
+    "billion laughs"), before anything walks or copies it: sizes are counted once per
+    node, so the check itself is linear in the file."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = 1  # a node that refers to itself counts once
+            children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
+                node.value if isinstance(node, yaml.SequenceNode) else [])
+            sizes[id(node)] = 1 + sum(size(child) for child in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise LbalError(f"{source}:{node.start_mark.line + 1}: YAML aliases expand to more than "
+                                f"{MAX_VALUES} values; write the suite out instead of nesting aliases")
+        return sizes[id(node)]
+
+    size(root)
 
 
 def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
@@ -245,7 +286,8 @@ def _dotted(path: Path_) -> str:
 
 
 def _format_error(error: dict, lines: dict, source: str) -> str:
-    path: Path_ = tuple(p for p in error["loc"])
+    # pydantic names the member of a union it tried (``InitialPool``, ``literal['none']``): not a key
+    path: Path_ = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p[:1].isupper() or "[" in p)))
     if error["type"] == "extra_forbidden":
         key, parent = path[-1], path[:-1]
         model = _model_at(parent)
@@ -260,7 +302,12 @@ def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; any problem raises ``LbalError`` naming file and line."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise LbalError(f"{source}:{line}: the suite file is not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                        "save it as UTF-8") from None
     except FileNotFoundError:
         raise LbalError(f"suite file not found: {source}") from None
     except OSError as exc:
@@ -279,6 +326,7 @@ def load_suite(path: str | Path) -> Suite:
         raise LbalError(f"{source}: YAML syntax error: {exc}") from None
     if node is None:
         raise LbalError(f"{source}: the suite file is empty")
+    _bounded(node, source)
     if not isinstance(data, dict):
         raise LbalError(f"{source}:1: a suite must be a mapping of keys like 'name', 'datasets', 'samplers'")
     lines: dict[Path_, int] = {}
