@@ -113,7 +113,7 @@ def stored_selection(edit, reseal: bool = True, records: bool = True):
         np.savez(path, **arrays)
         if not records:
             shutil.rmtree("results/bad/records")
-        return {"selection": str(path)}
+        return {"selection": str(path), "selection_abs": str(path.resolve())}  # a run names it absolute
 
     return prepare
 
