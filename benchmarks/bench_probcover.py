@@ -2,9 +2,9 @@
 
 ``probcover`` builds its δ-ball graph with ``lbal_bench.compute.radius_graph``, an exact
 range search that compares each cell of a coarse partition only with the cells within
-reach (``close_pairs``), and finds δ by probing the purity rule at growing radii. Before,
-both computed every pairwise distance of the pool (``dense_radius_graph`` below, the
-former implementation, and a nearest-other-label scan over all pairs).
+reach (``close_pairs``), and finds δ from one exact faiss search per pseudo-label (the
+distance to the nearest other label). Before, both went through every pairwise distance
+in torch blocks (``dense_radius_graph`` below is the former graph builder).
 
 Rows, on ``clustered_features`` (100 clusters, spread 0.5, L2-normalised; ``pool.num_classes
 = 100`` for the pseudo-label K-means), 100 labels from zero:
