@@ -60,6 +60,6 @@ def test_resume_continues_a_chain_from_its_stored_steps(cli, use_plugins, write_
         if json.loads(path.read_text())["config"]["budget"] == 40:
             path.unlink()
     result = cli("run", suite)
-    assert "computed 1 cells, 2 already done" in result.stdout
+    assert "computed 1 cell, 2 already done" in result.stdout
     after = selections()
     assert all(np.array_equal(before[k]["indices"], after[k]["indices"]) for k in before)
