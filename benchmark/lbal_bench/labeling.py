@@ -179,7 +179,7 @@ def check_backbone(backbone: Plugin, default: bool) -> None:
 def check_sampler(sampler: Plugin) -> None:
     """Refuse, before any slow work, a sampler that cannot pick here: one that reads the
     label of every pool point (``uses_labels``), where only the ``--labeled`` labels exist."""
-    if getattr(sampler.obj, "uses_labels", False):
+    if sampler.flag("uses_labels"):
         raise LbalError(f"sampler '{sampler.spec.name}' reads the label of every pool point (uses_labels); "
                         "select knows only the labels given with --labeled")
 
