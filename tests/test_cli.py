@@ -116,7 +116,7 @@ def test_default_suite_shows_the_papers_effect(cli, tmp_path):
 def test_explicit_default_options_name_the_same_cell(cli, write_suite):
     """Fingerprints use the factory's full options, so spelling out a default is the same cell."""
     cli("run", str(write_suite(tiny_suite(samplers=["kmeans"], evaluators=["coverage"]))))
-    explicit = tiny_suite(samplers=[{"name": "kmeans", "options": {"niter": 20, "nredo": 1, "init": "afkmc2"}}],
+    explicit = tiny_suite(samplers=[{"name": "kmeans", "options": {"niter": 20, "nredo": 1, "init": "greedy"}}],
                           evaluators=["coverage"])
     assert counts(cli("run", str(write_suite(explicit))).stdout) == (0, 4)
     changed = tiny_suite(samplers=[{"name": "kmeans", "options": {"nredo": 5}}], evaluators=["coverage"])

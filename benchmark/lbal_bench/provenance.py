@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 import sys
@@ -34,25 +35,33 @@ def git_revision() -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def environment() -> dict:
-    """Versions, git revision and machine of this process (cached)."""
+def _fixed() -> dict:
     return {
         "python": sys.version.split()[0],
         "packages": {n: v for n in PACKAGES if (v := _version(n))},
         "git_revision": git_revision(),
         "machine": {"node": platform.node(), "platform": platform.platform(), "processor": platform.machine()},
-        "threads": threads(),
     }
+
+
+def environment() -> dict:
+    """Versions, git revision and machine of this process (cached), and its thread counts now."""
+    return {**_fixed(), "threads": threads()}
 
 
 def threads() -> dict:
     """The CPU threads torch and faiss use in this process: K-means and torch results on a
     CPU can differ in the last bits between thread counts, which can move a pick at a
-    near-tie, so a record says under which it was computed."""
+    near-tie, so a record says under which it was computed. torch is not imported for
+    this: when no plugin has loaded it, its count is what it would start with
+    (``OMP_NUM_THREADS``, which workers set, else the cores)."""
     import faiss
-    import torch
 
-    return {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()}
+    if "torch" in sys.modules:
+        torch_threads = sys.modules["torch"].get_num_threads()
+    else:
+        torch_threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    return {"torch": torch_threads, "faiss": faiss.omp_get_max_threads()}
 
 
 def now() -> str:

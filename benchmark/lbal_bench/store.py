@@ -407,9 +407,13 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str:
 
 
 def _board_cell(record: Record) -> tuple:
-    """What a record stands for on the leaderboard: display names, seed and budget."""
+    """What a record stands for on the leaderboard: display names, how its chain started,
+    its non-default options, seed and budget (rows that differ in start or options are
+    separate rows, so two such runs merge side by side)."""
     d, config = record.display, record.config
-    return d["dataset"], d["backbone"], d["sampler"], d["evaluator"], int(config["seed"]), int(config["budget"])
+    protocol = json.dumps([d.get("start"), d.get("options")], sort_keys=True, default=str)
+    return (d["dataset"], d["backbone"], d["sampler"], d["evaluator"], protocol,
+            int(config["seed"]), int(config["budget"]))
 
 
 def merge_results(roots: Sequence[Path]) -> tuple[list[Record], list[str]]:
