@@ -33,7 +33,9 @@ KILL_POINTS = {
 
 
 def run_args(root) -> list[str]:
-    return ["run", str(root / "suite.yaml"), "--out", str(root / "results"), "--board", str(root / "board")]
+    """In this process (``--jobs 1``): the kill points count the moments of one process."""
+    return ["run", str(root / "suite.yaml"), "--out", str(root / "results"), "--board", str(root / "board"),
+            "--jobs", "1"]
 
 
 @pytest.fixture(scope="module")
