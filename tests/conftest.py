@@ -22,8 +22,10 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Every test gets its own feature cache and working directory, and fresh plugins."""
+    """Every test gets its own feature cache and working directory, fresh plugins, and
+    in-process runs unless it asks for workers (LBAL_JOBS; tests/test_executors.py does)."""
     monkeypatch.setenv("LBAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LBAL_JOBS", "1")
     monkeypatch.delenv("LBAL_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("LBAL_STRICT_PLUGINS", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -65,6 +65,19 @@ def test_worker_processes_write_the_records_of_a_local_run(cli, local_run):
 
 
 @pytest.mark.slow
+def test_the_default_run_uses_a_worker_per_core_and_writes_the_records_of_jobs_2(cli, local_run, monkeypatch):
+    suite, _ = local_run
+    run_with(cli, suite, "pool", "--jobs", "2")
+    monkeypatch.delenv("LBAL_JOBS")  # what a user who names no --jobs gets: one worker per core (2 here)
+    run_with(cli, suite, "default")
+    assert outcome(Path("default")) == outcome(Path("pool"))
+    monkeypatch.setenv("LBAL_JOBS", "two")
+    result = cli("run", str(suite), "--out", "bad")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: LBAL_JOBS='two': expected a whole number of at least 1"
+
+
+@pytest.mark.slow
 def test_dask_local_cluster_writes_the_records_of_a_local_run(cli, local_run):
     suite, expected = local_run
     assert "tiny: computed 18 cells, 0 already done" in run_with(cli, suite, "dask", "--executor", "dask", "--jobs", "2")

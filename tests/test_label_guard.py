@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import lbal_bench.runner
+import lbal_bench.sampling
 from conftest import tiny_suite
 from lbal_bench import LabelOracle
 
@@ -59,7 +59,7 @@ class LeakyOracle(LabelOracle):
 def test_the_cheater_does_find_labels_an_oracle_exposes(cli, use_plugins, write_suite, monkeypatch):
     """The guarded routes above pass because the guard holds, not because the thief is blind."""
     use_plugins("faulty")
-    monkeypatch.setattr(lbal_bench.runner, "LabelOracle", LeakyOracle)
+    monkeypatch.setattr(lbal_bench.sampling, "LabelOracle", LeakyOracle)
     for via in GUARDED:
         result = cli("run", cheat_suite(write_suite, via))
         assert result.exit_code == 2

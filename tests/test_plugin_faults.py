@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+from conftest import tiny_suite
 from hostile_plugins import plugin_dirs  # noqa: F401  (adds lbal-hostile)
 from test_check import verdicts
 
@@ -116,3 +117,22 @@ def test_the_time_limit_executor_stops_a_slow_item_and_reports_a_dead_worker():
         list(TimeLimitExecutor(5).map(die, [7]))
     with pytest.raises(LbalError, match="time limit must be a number of seconds > 0, got 0"):
         TimeLimitExecutor(0)
+
+
+def test_a_sampler_that_kills_a_run_worker_is_one_line_with_the_missing_cells(cli, use_plugins, write_suite):
+    use_plugins("hostile")
+    suite = write_suite(tiny_suite(samplers=["random", "hostile_os_exit"], evaluators=["coverage"]))
+    result = cli("run", str(suite), "--jobs", "2")
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"error: a worker process died while computing a chain \(a plugin called os\._exit or "
+                        r"was killed\); \d+ of 8 cells have no record", last), last
+
+
+def test_a_factory_that_raises_is_one_line_naming_the_plugin(cli, use_plugins, write_suite):
+    use_plugins("hostile")
+    path = write_suite(tiny_suite(samplers=["hostile_factory"]))
+    result = cli("validate", str(path))
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: {path}:7: sampler 'hostile_factory': factory failed: RuntimeError: factory failed")

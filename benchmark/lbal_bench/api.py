@@ -23,12 +23,10 @@ from .errors import LbalError
 from .features import FeatureCache, l2_normalise
 from .plugin_handle import build_plugin
 from .plugins import get_registry
-from .labeling import Labeled, select_points
+from .labeling import SAMPLER, Labeled, select_points
 from .runner import RunSummary, Runner
 from .store import Record, ResultStore, merge_results
 from .suite import Suite, load_suite
-
-SELECT_ROLE = "select"
 
 
 @dataclass
@@ -112,9 +110,7 @@ def select(features: np.ndarray, budget: int, sampler: str | None = None, seed: 
     for samplers that read them); the generator is the one a benchmark cell's selection
     gets, so the picks equal the cell's for the same labeled set."""
     registry = get_registry()
-    name = sampler or registry.default_for("sampler", SELECT_ROLE)
-    if name is None:
-        raise LbalError("select: no installed sampler declares itself the default: name one with sampler=")
+    name = sampler or registry.default("sampler", SAMPLER, "sampler=NAME")[0]
     plugin = build_plugin(registry, "sampler", name, dict(options or {}))
     labeled = np.asarray(labeled, dtype=np.int64)
     if labels is not None and len(labels) != len(labeled):

@@ -56,9 +56,11 @@ from .schedule import selection_rng
 from .suite import PluginSpec
 
 FEATURE_SUFFIXES = (".npy", ".npz", ".safetensors")
-DEFAULT_BACKBONE = "resnet18"
-DEFAULT_WEIGHTS = "torchvision:IMAGENET1K_V1"  # torchvision's supervised ImageNet ResNet-18, from the torch hub cache
-FEATURES_BACKBONE = "pixels"  # precomputed features skip the backbone; it only names them in the cache
+# Roles plugins declare themselves the default for (``register(..., default_for=...)``):
+IMAGES_BACKBONE = "select_images"  # reference: resnet18 with torchvision's ImageNet weights
+FEATURES_BACKBONE = "select_features"  # reference: pixels (precomputed features pass through; it names them in the cache)
+FEATURES_FILE = "features_file"  # reference: the features dataset
+SAMPLER = "select"  # reference: kmeans
 COLUMNS = ("cluster", "cluster_size", "distance", "rank", "label")
 
 T = TypeVar("T")
@@ -126,22 +128,25 @@ def open_source(text: str, registry: Registry, options: dict, cache: FeatureCach
         if not path.is_file():
             raise LbalError(f"{text}: no such features file")
         options = {"train": text, "test": text, "require_labels": False, **options}
-        return Source(text, build_plugin(registry, "dataset", "features", options))
+        name, _ = registry.default("dataset", FEATURES_FILE, "a dataset plugin name instead of a features file")
+        return Source(text, build_plugin(registry, "dataset", name, options))
     if "/" in text or "\\" in text:
         raise LbalError(f"{text}: no such folder or features file ({', '.join(FEATURE_SUFFIXES)})")
     return Source(text, build_plugin(registry, "dataset", text, options))
 
 
 def choose_backbone(holds_features: bool, name: str | None, options: dict, registry: Registry) -> tuple[str, dict]:
-    """The backbone's name and options: ``name`` if given; else ``pixels`` for a source that
-    holds features, and ResNet-18 with torchvision's ImageNet weights for images (the
-    paper's CompRess weights cannot be fetched automatically; ``-b weights=FILE`` uses them).
+    """The backbone's name and options: ``name`` if given; else the backbone declared the
+    default for a source that holds features (reference plugins: ``pixels``) or for images
+    (``resnet18`` with torchvision's ImageNet weights; the paper's CompRess weights cannot
+    be fetched automatically, ``-b weights=FILE`` uses them).
     A backbone with DataLoader ``workers`` gets as many as this machine's cores allow
     (unless ``-b workers=N`` says otherwise): worker processes cost more than they give
     on a machine with few cores."""
     if not name:
-        name, options = (FEATURES_BACKBONE, options) if holds_features else (
-            DEFAULT_BACKBONE, {"weights": DEFAULT_WEIGHTS, **options})
+        name, declared = registry.default("backbone", FEATURES_BACKBONE if holds_features else IMAGES_BACKBONE,
+                                          "--backbone NAME")
+        options = {**declared, **options}
     try:
         parameters = inspect.signature(registry.get("backbone", name).factory).parameters
     except (LbalError, TypeError, ValueError):

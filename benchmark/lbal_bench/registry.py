@@ -94,6 +94,16 @@ class Registry:
                             f"({second.distribution}) both declare themselves the default {role}")
         return found[0] if found else None
 
+    def default(self, kind: str, role: str, what: str) -> tuple[str, dict]:
+        """The name and options of the plugin declared default for ``role`` (options from
+        ``default_for={role: {...}}``; none from ``default_for=[role]``), or an error saying
+        that ``what`` (e.g. ``--sampler``) must then be given."""
+        name = self.default_for(kind, role)
+        if name is None:
+            raise LbalError(f"no installed {kind} declares itself the default for {role}: give {what}")
+        declared = self._plugins[kind][name].meta["default_for"]
+        return name, dict(declared[role]) if isinstance(declared, dict) else {}
+
     def create(self, kind: str, name: str, options: dict) -> Any:
         """Build plugin ``name`` with ``options``; bad options give an error naming it."""
         return build(f"{kind} '{name}'", self.get(kind, name).factory, options)
@@ -171,3 +181,7 @@ def build(what: str, factory: Callable[..., Any], options: dict) -> Any:
         raise LbalError(f"{what}: bad options {options}: {exc}") from None
     except ValueError as exc:
         raise LbalError(f"{what}: {exc}") from None
+    except LbalError:
+        raise
+    except Exception as exc:  # a plugin's own bug: one line naming it, never a traceback
+        raise LbalError(f"{what}: factory failed: {type(exc).__name__}: {exc}") from None

@@ -200,11 +200,11 @@ def _labels(sampler: Any) -> str:
 
 
 def _cold_start(sampler: Any) -> str:
-    if not getattr(sampler, "iterative", False):
-        return "single-batch: selects from scratch (nothing labeled) at every budget"
-    if not getattr(sampler, "cold_start", False):
+    if getattr(sampler, "iterative", False) and not getattr(sampler, "cold_start", False):
         return "iterative without cold_start: its chains start from an initial pool"
     _valid(sampler, _standard(sampler, labeled=()), 10)
+    if not getattr(sampler, "iterative", False):
+        return "single-batch: 10 valid picks with nothing labeled, as at every budget"
     return "declares cold_start: 10 valid picks with nothing labeled"
 
 

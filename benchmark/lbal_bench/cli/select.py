@@ -11,7 +11,7 @@ import typer
 from ..plugin_handle import build_plugin
 from ..errors import LbalError
 from ..features import FeatureCache
-from ..labeling import (check_backbone, check_sampler, choose_backbone, cell_members, open_source, pick_clusters,
+from ..labeling import (SAMPLER, check_backbone, check_sampler, choose_backbone, cell_members, open_source, pick_clusters,
                         pool_features, read_labeled, select_points, write_picks)
 from ..contactsheet import pool_images, write_contact_sheet
 from .common import console, err_console, load_registry, parse_options, progress_bars
@@ -35,7 +35,8 @@ def command(
     budget: int = typer.Option(..., "--budget", "-n", min=1, help="How many images to pick."),
     output: Path = typer.Option(Path("to_label.csv"), "--output", "-o", help="The CSV to write."),
     force: bool = typer.Option(False, "--force", help="Replace the output files if they exist."),
-    sampler: str = typer.Option("kmeans", "--sampler", help="Sampler plugin (see `lbal-bench plugins`)."),
+    sampler: Optional[str] = typer.Option(None, "--sampler", help="Sampler plugin (see `lbal-bench plugins`) [default: "
+                                          "the one declared the default for select: kmeans]."),
     sampler_options: List[str] = typer.Option([], "--sampler-option", "-s", help="Sampler option KEY=VALUE; repeatable."),
     backbone: Optional[str] = typer.Option(None, "--backbone", help="Backbone plugin [default: resnet18 with "
                                            "-b weights=torchvision:IMAGENET1K_V1 for images, pixels for features]."),
@@ -57,6 +58,7 @@ def command(
     if html is not None:
         _writable(html, force, "--html")
     registry = load_registry()
+    sampler = sampler or registry.default("sampler", SAMPLER, "--sampler NAME")[0]
     chosen = build_plugin(registry, "sampler", sampler, parse_options(sampler_options, "--sampler-option", "nredo=5"))
     check_sampler(chosen)
     given = parse_options(backbone_options, "--backbone-option", "weights=ckpt.pth")

@@ -19,8 +19,11 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from ..errors import LbalError
+from ..guard import PluginStopped
 from . import cpu_count
 
 T = TypeVar("T")
@@ -31,9 +34,15 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def machine_jobs(cores: int | None = None) -> int:
-    """Worker processes for a run on this machine when the user names none: one per
-    core (at most ``MAX_DEFAULT_JOBS``), each then gets ``cores // jobs`` threads
-    (``threads_per_job``); 1 (in this process) on a single core."""
+    """Worker processes for a run on this machine when the user names none: ``LBAL_JOBS``
+    when set (the test suite sets 1: its many small runs cost more in worker start-up
+    than they gain), else one per core (at most ``MAX_DEFAULT_JOBS``), each then with
+    ``cores // jobs`` threads (``threads_per_job``); 1 (in this process) on a single core."""
+    given = os.environ.get("LBAL_JOBS")
+    if given is not None:
+        if not given.isdigit() or int(given) < 1:
+            raise LbalError(f"LBAL_JOBS={given!r}: expected a whole number of at least 1")
+        return int(given)
     cores = cores or cpu_count()
     return max(1, min(cores, MAX_DEFAULT_JOBS))
 
@@ -87,6 +96,11 @@ class LocalExecutor:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in done:
-                    yield future.result()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise PluginStopped("a worker process died while computing a chain (a plugin called "
+                                            "os._exit or was killed)") from None
+                    yield result
         finally:
             pool.shutdown(cancel_futures=True)

@@ -25,4 +25,5 @@ class Pixels:
 
 @hookimpl
 def lbal_register_backbones(register):
-    register("pixels", Pixels, description="flattened pixels (identity features)")
+    register("pixels", Pixels, description="flattened pixels (identity features)",
+             default_for=["select_features"])  # `select` on a features file: the features as they are

@@ -21,4 +21,6 @@ class ResNet18(TorchvisionBackbone):
 
 @hookimpl
 def lbal_register_backbones(register):
-    register("resnet18", ResNet18, description="torchvision ResNet-18 (CompRess/MoCo/BYOL checkpoint, random, torchvision)")
+    register("resnet18", ResNet18, description="torchvision ResNet-18 (CompRess/MoCo/BYOL checkpoint, random, torchvision)",
+             # `select` on images: torchvision's supervised ImageNet weights, from the torch hub cache
+             default_for={"select_images": {"weights": "torchvision:IMAGENET1K_V1"}})

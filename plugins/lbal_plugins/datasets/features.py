@@ -166,4 +166,5 @@ class Features:
 
 @hookimpl
 def lbal_register_datasets(register):
-    register("features", Features, description="your precomputed features (.npy/.npz/.safetensors) with labels")
+    register("features", Features, description="your precomputed features (.npy/.npz/.safetensors) with labels",
+             default_for=["features_file"])  # what `select emb.npy` reads a features file with
