@@ -43,12 +43,14 @@ def test_check_passes_options_to_the_factory(cli):
     [
         ("bad_duplicates", {
             "unique": "FAIL returned index 0 more than once",
+            "cold-start": "FAIL with 0 labeled of 120 and budget 10: returned index 0 more than once",
             "budget-all": "FAIL with 18 labeled of 120 and budget 102: returned index 1 more than once",
             "duplicate-rows": "FAIL with 0 labeled of 120 and budget 30: returned index 0 more than once",
             "time": "FAIL with 0 labeled of 2000 and budget 50: returned index 0 more than once",
         }),
         ("bad_too_few", {
             "exact-count": "FAIL returned [9] indices for a budget of 10",
+            "cold-start": "FAIL with 0 labeled of 120 and budget 10: returned 9 indices for a budget of 10",
             "budget-1": "FAIL with 0 labeled of 120 and budget 1: returned 0 indices for a budget of 1",
             "budget-all": "FAIL with 18 labeled of 120 and budget 102: returned 101 indices for a budget of 102",
             "duplicate-rows": "FAIL with 0 labeled of 120 and budget 30: returned 29 indices for a budget of 30",
@@ -56,6 +58,7 @@ def test_check_passes_options_to_the_factory(cli):
         }),
         ("bad_out_of_range", {
             "in-range": "FAIL returned index 120 outside the pool of 120 points",
+            "cold-start": "FAIL with 0 labeled of 120 and budget 10: returned index 120 outside the pool of 120 points",
             "budget-1": "FAIL with 0 labeled of 120 and budget 1: returned index 120 outside the pool of 120 points",
             "budget-all": "FAIL with 18 labeled of 120 and budget 102: returned index 120 outside the pool of 120 points",
             "duplicate-rows": "FAIL with 0 labeled of 120 and budget 30: returned index 120 outside the pool of 120 points",
@@ -70,6 +73,7 @@ def test_check_passes_options_to_the_factory(cli):
         }),
         ("bad_floats", {
             "exact-count": "FAIL returned float64 indices, not int64",
+            "cold-start": "FAIL with 0 labeled of 120 and budget 10: must return a 1-D array of integer indices, got float64 [10]",
             "budget-1": "FAIL with 0 labeled of 120 and budget 1: must return a 1-D array of integer indices, got float64 [1]",
             "budget-all": "FAIL with 18 labeled of 120 and budget 102: must return a 1-D array of integer indices, got float64 [102]",
             "duplicate-rows": "FAIL with 0 labeled of 120 and budget 30: must return a 1-D array of integer indices, got float64 [30]",

@@ -26,7 +26,7 @@ def test_run_writes_records_and_leaderboard(cli, write_suite):
     assert (board["seeds"] == 2).all() and len(board) == 2 * 2 * 3
     markdown = Path("leaderboard/tiny/leaderboard.md").read_text()
     assert "## digits · pixels · knn top1" in markdown
-    assert re.search(r"\| kmeans +\| +(\*\*)?\d+\.\d ± \d+\.\d(\*\*)? \|", markdown)  # bold: best at its budget
+    assert re.search(r"\| kmeans +\| from 0 +\| +(\*\*)?\d+\.\d ± \d+\.\d(\*\*)? \|", markdown)  # bold: best at its budget
     rows = json.loads(Path("leaderboard/tiny/leaderboard.json").read_text())["rows"]
     assert len(rows) == len(board)
 

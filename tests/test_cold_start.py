@@ -62,7 +62,7 @@ def test_initial_pool_none_starts_from_zero_and_is_refused_without_cold_start(cl
     result = cli("validate", str(path))
     assert result.exit_code == 2
     assert result.output.strip() == (
-        f"error: {path}:5: sampler 'stepper' needs labeled points to start (it does not declare "
+        f"error: {path}:9: sampler 'stepper' needs labeled points to start (it does not declare "
         "cold_start): give initial_pool: {sampler: NAME, size: N}")
 
 

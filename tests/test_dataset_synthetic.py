@@ -68,7 +68,7 @@ def test_every_option_is_in_the_fingerprint(option, value):
     "options, message",
     [
         ({"train_size": 0}, "train_size must be an integer of at least 1, got 0"),
-        ({"dim": 2.5}, "dim must be an integer of at least 1, got 2.5"),
+        ({"dim": 2.5}, "option 'dim' must be int, got 2.5"),
         ({"spread": 0}, "spread must be positive, got 0"),
         ({"imbalance": 0.5}, "imbalance must be at least 1 (1 = balanced), got 0.5"),
     ],

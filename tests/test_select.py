@@ -166,11 +166,11 @@ def test_cache_rm_all_deletes_the_folder_scans(cli, folder, monkeypatch):
     assert cli("select", str(root), "-n", "4", *TINY).exit_code == 0
     cache = Path(os.environ["LBAL_CACHE_DIR"])
     assert cli("cache", "ls").stdout.splitlines()[-1] == (
-        f"1 folder scans (which images `select` can read) in {cache / 'folders'}")
+        f"1 folder scan (which images `select` can read) in {cache / 'folders'}")
     result = cli("cache", "rm", "--all")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"deleted 1 entries from {cache / 'features'}",
-                                          f"deleted 1 folder scans from {cache / 'folders'}"]
+    assert result.stdout.splitlines() == [f"deleted 1 entry from {cache / 'features'}",
+                                          f"deleted 1 folder scan from {cache / 'folders'}"]
     assert list((cache / "folders").iterdir()) == []
     assert cli("cache", "ls").stdout.splitlines()[-1] == f"0 entries, 0.0 MB in {cache / 'features'}"
     probed = []
@@ -279,8 +279,8 @@ def test_a_features_file_needs_no_labels(cli, features_file, unlabeled, kind):
     assert rows("to_label.csv") == rows("labeled.csv")
     assert sorted(int(r["index"]) // 20 for r in rows("to_label.csv")) == [0, 1, 2]  # one per group
     assert error(cli("select", str(unlabeled[kind]), "-n", "3", "--sampler", "probcover", "-o", "p.csv")) == (
-        "error: sampler 'probcover' (lbal-bench) failed in select: ZeroDivisionError: integer division or modulo "
-        "by zero (the number of classes is unknown here: if the sampler needs it, give --classes N)")
+        "error: sampler 'probcover' (lbal-bench) failed in select: ValueError: cannot seed 0 centres from 60 points "
+        "(the number of classes is unknown here: if the sampler needs it, give --classes N)")
     result = cli("select", str(unlabeled[kind]), "-n", "3", "--sampler", "probcover", "--classes", "3", "-o", "p.csv")
     assert result.exit_code == 0, result.output
 
@@ -336,8 +336,8 @@ def test_bad_sampler_choices_are_one_line(cli, features_file, args, message):
 def test_a_sampler_that_needs_the_number_of_classes_is_told_about_classes(cli, folder):
     root, _ = folder
     assert error(cli("select", str(root), "-n", "3", "--sampler", "probcover", *TINY)) == (
-        "error: sampler 'probcover' (lbal-bench) failed in select: ZeroDivisionError: integer division or modulo "
-        "by zero (the number of classes is unknown here: if the sampler needs it, give --classes N)")
+        "error: sampler 'probcover' (lbal-bench) failed in select: ValueError: cannot seed 0 centres from 24 points "
+        "(the number of classes is unknown here: if the sampler needs it, give --classes N)")
     result = cli("select", str(root), "-n", "3", "--sampler", "probcover", "--classes", "4", *TINY)
     assert result.exit_code == 0, result.output
 

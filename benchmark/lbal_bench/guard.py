@@ -196,10 +196,10 @@ class Worker:
                 self.stop()
                 raise PluginStopped(f"{activity} ended the worker process (exit status {code})")
             kind, value = message
+            self.fresh = False  # the worker has imported what it runs: from now on the limit alone
             if kind == "enter":
                 activity = value
                 continue
-            self.fresh = False
             if kind == "done":
                 return
             if kind == "error":

@@ -412,8 +412,8 @@ def _board_cell(record: Record) -> tuple:
     separate rows, so two such runs merge side by side)."""
     d, config = record.display, record.config
     protocol = json.dumps([d.get("start"), d.get("options")], sort_keys=True, default=str)
-    return (d["dataset"], d["backbone"], d["sampler"], d["evaluator"], protocol,
-            int(config["seed"]), int(config["budget"]))
+    return (d["dataset"], d["backbone"], d["sampler"], d["evaluator"], int(config["seed"]), int(config["budget"]),
+            protocol)
 
 
 def merge_results(roots: Sequence[Path]) -> tuple[list[Record], list[str]]:
