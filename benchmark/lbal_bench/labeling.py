@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import inspect
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ from .errors import LbalError
 from .features import FeatureCache
 from .imagefolder import ImageFolder
 from .plugin_handle import Plugin, build_plugin, plugin_call
-from .registry import PluginInfo, Registry
+from .registry import PluginInfo, Registry, options_of
 from .sampling import run_sampler
 from .schedule import selection_rng
 from .suite import PluginSpec
@@ -148,9 +147,9 @@ def choose_backbone(holds_features: bool, name: str | None, options: dict, regis
                                           "--backbone NAME")
         options = {**declared, **options}
     try:
-        parameters = inspect.signature(registry.get("backbone", name).factory).parameters
-    except (LbalError, TypeError, ValueError):
-        parameters = {}
+        parameters = {o.name for o in options_of(registry.get("backbone", name).factory)}
+    except LbalError:
+        parameters = set()
     if "workers" in parameters and "workers" not in options:
         options = {**options, "workers": default_workers()}
     return name, options

@@ -18,7 +18,7 @@ from typing import Any, Callable, TypeVar
 
 from .errors import LbalError
 from .guard import describe, entering, flag, stopped
-from .registry import PluginInfo, Registry
+from .registry import PluginInfo, Registry, options_of
 from .suite import PluginSpec
 
 T = TypeVar("T")
@@ -32,11 +32,7 @@ def fingerprint(config: dict) -> str:
 
 def factory_defaults(factory: Any) -> dict:
     """The keyword defaults of a plugin factory (empty when it has no inspectable signature)."""
-    try:
-        parameters = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    return {o.name: o.default for o in options_of(factory) if o.default is not inspect.Parameter.empty}
 
 
 @dataclass(frozen=True)

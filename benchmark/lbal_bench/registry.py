@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import typing
 from dataclasses import dataclass, field
@@ -131,19 +132,20 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value if isinstance(value, (int, float, str, bool, list, dict, type(None))) else repr(value)
 
 
-def options_of(factory: Callable) -> list[Option]:
+@functools.lru_cache(maxsize=None)
+def options_of(factory: Callable) -> tuple[Option, ...]:
     """The keyword options of ``factory`` with their defaults and types (empty when it
-    takes ``**kwargs`` or cannot be inspected)."""
+    cannot be inspected); cached: fingerprints read them for every cell."""
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
-        return []
+        return ()
     try:
         hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
     except Exception:  # an annotation naming something not importable here: check names only
         hints = {}
-    return [Option(p.name, p.default, hints.get(p.name, Any)) for p in parameters
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return tuple(Option(p.name, p.default, hints.get(p.name, Any)) for p in parameters
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
 def _type_problem(option: Option, value: Any) -> str | None:
