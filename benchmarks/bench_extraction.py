@@ -1,4 +1,4 @@
-"""Feature extraction throughput: ``lbal_bench.extraction.extract`` against the model alone.
+"""Feature extraction throughput: ``lbal_bench.kit.extraction.extract`` against the model alone.
 
 The baseline is the ResNet-18's forward pass on tensors already decoded, transformed and
 stacked (what no loader can beat); the measured row is the whole extraction as a run
@@ -22,10 +22,10 @@ import time
 import numpy as np
 import pytest
 
-from lbal_bench.compute import torch_device
-from lbal_bench.datafiles import ImageArray, ImageFiles
-from lbal_bench.extraction import extract
-from lbal_bench.torchvision_backbone import TRANSFORMS, build_transform
+from lbal_bench.kit.compute import torch_device
+from lbal_bench.kit.datafiles import ImageArray, ImageFiles
+from lbal_bench.kit.extraction import extract
+from lbal_bench.kit.torchvision_backbone import TRANSFORMS, build_transform
 
 COUNT = {"cifar10": 2048, "imagenet": 192}
 BATCH = 128

@@ -3,7 +3,7 @@
 Three rows, on the same synthetic features, each run once per seed (pytest-benchmark
 pedantic mode, one round per seed):
 
-- ours: the ``kmeans`` sampler with its defaults (``lbal_bench.compute.KMeansOptions``:
+- ours: the ``kmeans`` sampler with its defaults (``lbal_bench.kit.compute.KMeansOptions``:
   one greedy k-means++ seeding, then faiss Lloyd iterations, at most 20), built through
   the registry and called as the runner calls it; and with ``max_points_per_centroid``
   128 and 64 (seeding and training on a subsample of that many points per centre);
@@ -40,7 +40,7 @@ import pytest
 from conftest import clustered_features, one_thread
 
 from lbal_bench import LabelOracle, Pool
-from lbal_bench.compute import nearest_unique
+from lbal_bench.kit.compute import nearest_unique
 from lbal_bench.plugins import get_registry
 
 SCALES = {"20k": (20_000, 128, 100, 100), "50k": (50_000, 128, 100, 100), "128k": (128_000, 512, 1_000, 1_000)}

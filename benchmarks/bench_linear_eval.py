@@ -30,7 +30,7 @@ import pytest
 import torch
 from conftest import clustered_features
 
-from lbal_bench.compute import torch_device
+from lbal_bench.kit.compute import torch_device
 from lbal_bench.plugins import get_registry
 
 LABELED, TEST, DIM, CLASSES, BATCH = 13_000, 50_000, 512, 1_000, 128

@@ -1,6 +1,6 @@
 """ProbCover at scale: the pruned exact ball graph against the dense pairwise one.
 
-``probcover`` builds its δ-ball graph with ``lbal_bench.compute.radius_graph``, an exact
+``probcover`` builds its δ-ball graph with ``lbal_bench.kit.compute.radius_graph``, an exact
 range search that compares each cell of a coarse partition only with the cells within
 reach (``close_pairs``), and finds δ from one exact faiss search per pseudo-label (the
 distance to the nearest other label). Before, both went through every pairwise distance
@@ -31,7 +31,7 @@ import pytest
 from conftest import clustered_features
 
 from lbal_bench import LabelOracle, Pool
-from lbal_bench.compute import radius_graph, sqdist_blocks
+from lbal_bench.kit.compute import radius_graph, sqdist_blocks
 from lbal_bench.plugins import get_registry
 
 CLUSTERS = 100

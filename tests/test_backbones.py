@@ -12,9 +12,9 @@ import torch
 
 import datagen
 from lbal_bench import LbalError
-from lbal_bench.datafiles import ImageArray, ImageFiles
+from lbal_bench.kit.datafiles import ImageArray, ImageFiles
 from lbal_bench.plugins import get_registry
-from lbal_bench.torchvision_backbone import TRANSFORMS, build_transform
+from lbal_bench.kit.torchvision_backbone import TRANSFORMS, build_transform
 
 
 def make(name: str = "resnet18", **options):

@@ -12,7 +12,7 @@ import torch
 
 from lbal_bench import LbalError
 from lbal_bench.plugins import get_registry
-from lbal_bench.training import TorchRandom, fit_linear, fit_linear_batched
+from lbal_bench.kit.training import TorchRandom, fit_linear, fit_linear_batched
 
 
 def blobs(n: int = 40, dim: int = 6, classes: int = 3, seed: int = 0):

@@ -17,7 +17,7 @@ from lbal_bench.plugin_handle import Plugin, build_plugin
 from lbal_bench.features import FeatureCache
 from lbal_bench.plugins import get_registry
 from lbal_bench.suite import load_suite
-from lbal_bench.torchvision_backbone import TorchvisionBackbone
+from lbal_bench.kit.torchvision_backbone import TorchvisionBackbone
 
 BACKBONE = {"name": "resnet18", "options": {"weights": "random", "transform": "cifar10", "workers": 0}}
 

@@ -1,4 +1,4 @@
-"""The one K-means of every sampler that clusters (``lbal_bench.compute.KMeansOptions``)."""
+"""The one K-means of every sampler that clusters (``lbal_bench.kit.compute.KMeansOptions``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from lbal_bench.compute import KMeansOptions, greedy_kmeanspp
+from lbal_bench.kit.compute import KMeansOptions, greedy_kmeanspp
 from lbal_bench.features import l2_normalise
 
 

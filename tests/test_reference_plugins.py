@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from lbal_bench import LabelLeakError, LabelOracle, Pool
-from lbal_bench.compute import nearest_unique
+from lbal_bench.kit.compute import nearest_unique
 from lbal_bench.plugins import get_registry
 from lbal_bench.testing import assert_conforms
-from lbal_bench.training import fit_linear
+from lbal_bench.kit.training import fit_linear
 from sampler_contract import blobs, check_contract, contract_cases, make_sampler
 
 CASES = contract_cases()

@@ -7,7 +7,7 @@ import pytest
 from sampler_contract import assert_valid, check_contract, contract_cases, make_sampler, pool_of
 
 from lbal_bench import LbalError
-from lbal_bench.compute import close_pairs, radius_graph
+from lbal_bench.kit.compute import close_pairs, radius_graph
 from lbal_bench.features import l2_normalise
 from lbal_plugins.samplers.probcover import purity_delta
 

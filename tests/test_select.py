@@ -135,7 +135,7 @@ def test_unreadable_and_other_files_are_reported_and_skipped(cli, folder):
 def test_second_select_reuses_the_cached_features_and_checks(cli, folder, monkeypatch):
     """Another budget and sampler on the same folder: nothing is decoded or embedded again."""
     import lbal_bench.imagefolder
-    from lbal_bench.torchvision_backbone import TorchvisionBackbone
+    from lbal_bench.kit.torchvision_backbone import TorchvisionBackbone
 
     root, truth = folder
     (root / "notes.txt").write_text("not an image\n")

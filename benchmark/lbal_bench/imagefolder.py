@@ -30,7 +30,7 @@ import numpy as np
 
 from .atomic import atomic_write_text, remove_orphans
 from .contracts import Split
-from .datafiles import ImageFiles
+from .kit.datafiles import ImageFiles
 from .errors import LbalError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_write_text
-from .compute import nearest
+from .kit.compute import nearest
 from .contracts import LabelLeakError
 from .errors import LbalError
 from .features import FeatureCache

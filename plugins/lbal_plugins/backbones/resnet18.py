@@ -4,13 +4,13 @@ The paper's backbone: ResNet-18 distilled with CompRess from a MoCo-v2 teacher o
 unlabeled ImageNet (``weights:`` the CompRess checkpoint, ``{"model": …}`` with a
 2048-d projection in ``fc``, which is dropped). ``weights: random`` is Table 13's
 random-initialisation ablation. Options and checkpoint layouts:
-``lbal_bench.torchvision_backbone`` and ``lbal_bench.checkpoints``.
+``lbal_bench.kit.torchvision_backbone`` and ``lbal_bench.kit.checkpoints``.
 """
 
 from __future__ import annotations
 
 from lbal_bench import hookimpl
-from lbal_bench.torchvision_backbone import TorchvisionBackbone
+from lbal_bench.kit.torchvision_backbone import TorchvisionBackbone
 
 
 class ResNet18(TorchvisionBackbone):

@@ -3,13 +3,13 @@
 The paper's Table 14 backbone: ResNet-50 trained with MoCo-v2 for 800 epochs
 (``weights:`` the MoCo checkpoint, ``{"state_dict": {"module.encoder_q.…"}}``; the key
 encoder and the MLP head are dropped). Options and checkpoint layouts:
-``lbal_bench.torchvision_backbone`` and ``lbal_bench.checkpoints``.
+``lbal_bench.kit.torchvision_backbone`` and ``lbal_bench.kit.checkpoints``.
 """
 
 from __future__ import annotations
 
 from lbal_bench import hookimpl
-from lbal_bench.torchvision_backbone import TorchvisionBackbone
+from lbal_bench.kit.torchvision_backbone import TorchvisionBackbone
 
 
 class ResNet50(TorchvisionBackbone):

@@ -20,7 +20,7 @@ Options:
 
 It is a ``TrainableBackbone``: ``network()`` returns a fresh copy of the network and
 ``preprocess`` turns one image into a ``[3, H, W]`` tensor in ``[0, 1]``; ``embed``
-runs the network through ``lbal_bench.extraction.extract``.
+runs the network through ``lbal_bench.kit.extraction.extract``.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from lbal_bench import LbalError, hookimpl
-from lbal_bench.checkpoints import read_state_dict, state_sha256
-from lbal_bench.datafiles import sha256_file
-from lbal_bench.extraction import extract
+from lbal_bench.kit.checkpoints import read_state_dict, state_sha256
+from lbal_bench.kit.datafiles import sha256_file
+from lbal_bench.kit.extraction import extract
 
 
 class Preprocess:

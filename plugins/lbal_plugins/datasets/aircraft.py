@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from lbal_bench import LbalError, hookimpl
-from lbal_bench.datafiles import FileDataset, read_list, require
+from lbal_bench.kit.datafiles import FileDataset, read_list, require
 
 HINT = "FGVC-Aircraft from https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/ (fgvc-aircraft-2013b.tar.gz)"
 FILES = ("images_variant_trainval.txt", "images_variant_test.txt", "variants.txt")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lbal_bench import LbalError, Split, hookimpl
-from lbal_bench.datafiles import ImageArray, files_digest, require
+from lbal_bench.kit.datafiles import ImageArray, files_digest, require
 
 # what a CIFAR batch pickle may contain besides builtins: numpy arrays and their dtypes
 ALLOWED = {

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from lbal_bench import hookimpl
-from lbal_bench.datafiles import FileDataset, require
+from lbal_bench.kit.datafiles import FileDataset, require
 
 HINT = "DTD from https://www.robots.ox.ac.uk/~vgg/data/dtd/ (dtd-r1.0.1.tar.gz)"
 SPLITS = {"train": "train", "val": "val", "test": "test"}

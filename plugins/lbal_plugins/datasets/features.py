@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from lbal_bench import LbalError, Split, hookimpl
-from lbal_bench.datafiles import sha256_file
+from lbal_bench.kit.datafiles import sha256_file
 
 SUFFIXES = (".npz", ".safetensors", ".npy")
 BLOCK = 65536  # rows checked at a time

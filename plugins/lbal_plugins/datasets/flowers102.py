@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from lbal_bench import LbalError, hookimpl
-from lbal_bench.datafiles import FileDataset, require
+from lbal_bench.kit.datafiles import FileDataset, require
 
 HINT = "Flowers-102 from https://www.robots.ox.ac.uk/~vgg/data/flowers/102/ (102flowers.tgz, imagelabels.mat, setid.mat)"
 SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}

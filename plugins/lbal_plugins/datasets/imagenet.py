@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lbal_bench import LbalError, hookimpl
-from lbal_bench.datafiles import FileDataset, require
+from lbal_bench.kit.datafiles import FileDataset, require
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 HINT = "ILSVRC2012 from https://image-net.org, validation images sorted into class folders"

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from lbal_bench import LbalError, hookimpl
-from lbal_bench.datafiles import FileDataset, int_labels, read_list, require
+from lbal_bench.kit.datafiles import FileDataset, int_labels, read_list, require
 
 LISTS = {"train": "ImageNet_LT_train.txt", "test": "ImageNet_LT_test.txt"}
 HINT = "the ImageNet-LT split lists of the OLTR code (ImageNet_LT_train.txt, ImageNet_LT_test.txt)"

@@ -93,7 +93,7 @@ class Finetune:
         )
 
     def _augmentation(self):
-        from lbal_bench.augment import FlipTranslate, ResizedCrop
+        from lbal_bench.kit.augment import FlipTranslate, ResizedCrop
 
         return {"crop": ResizedCrop(self.flip), "translate": FlipTranslate(self.flip), "none": None}[self.augment]
 
@@ -101,9 +101,9 @@ class Finetune:
         """The trained ``Classifier`` (network, standardisation, layer) for ``task``."""
         import torch
 
-        from lbal_bench.compute import torch_device
-        from lbal_bench.imagetraining import Classifier, Draws, Views, autocast, features, loader, seeded
-        from lbal_bench.training import step_decay
+        from lbal_bench.kit.compute import torch_device
+        from lbal_bench.kit.imagetraining import Classifier, Draws, Views, autocast, features, loader, seeded
+        from lbal_bench.kit.training import step_decay
 
         recipe, device, preprocess = self.recipe(task.backbone), torch_device(), task.backbone.preprocess
         with seeded(seed):
@@ -129,7 +129,7 @@ class Finetune:
         return model.eval()
 
     def evaluate_images(self, task, rng) -> dict[str, float]:
-        from lbal_bench.imagetraining import scores_on_test
+        from lbal_bench.kit.imagetraining import scores_on_test
 
         return scores_on_test(self.train(task, int(rng.integers(2**31 - 1))), task, self.mean_per_class, self.workers)
 

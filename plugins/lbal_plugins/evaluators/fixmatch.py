@@ -10,7 +10,7 @@ The recipe, with FixMatch's CIFAR-10 values as defaults:
 - Every step takes ``batch_size`` (64) labeled images with the weak augmentation
   (horizontal flip, translation by up to 12.5%) and ``mu`` × ``batch_size`` (μ = 7)
   unlabeled images, each in a weak and a strong view (the weak augmentation, then two
-  RandAugment operations at a random magnitude, then Cutout: ``lbal_bench.augment``).
+  RandAugment operations at a random magnitude, then Cutout: ``lbal_bench.kit.augment``).
   Labeled and unlabeled images are drawn from successive random permutations.
 - Loss: cross-entropy on the labeled images plus ``lambda_u`` (λu = 1) × the unlabeled
   loss: the class the model predicts on the weak view is the pseudo-label of the strong
@@ -104,9 +104,9 @@ class FixMatch:
 
         import torch
 
-        from lbal_bench.augment import FlipTranslate, StrongAugment
-        from lbal_bench.compute import torch_device
-        from lbal_bench.imagetraining import EMA, Classifier, Draws, Views, autocast, loader, reinitialise, seeded
+        from lbal_bench.kit.augment import FlipTranslate, StrongAugment
+        from lbal_bench.kit.compute import torch_device
+        from lbal_bench.kit.imagetraining import EMA, Classifier, Draws, Views, autocast, loader, reinitialise, seeded
 
         device, preprocess = torch_device(), task.backbone.preprocess
         weak, strong = FlipTranslate(self.flip), StrongAugment(self.flip)
@@ -143,7 +143,7 @@ class FixMatch:
         return ema.model
 
     def evaluate_images(self, task, rng) -> dict[str, float]:
-        from lbal_bench.imagetraining import scores_on_test
+        from lbal_bench.kit.imagetraining import scores_on_test
 
         return scores_on_test(self.train(task, int(rng.integers(2**31 - 1))), task, self.mean_per_class, self.workers)
 

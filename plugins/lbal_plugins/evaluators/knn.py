@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import hookimpl
-from lbal_bench.compute import nearest
+from lbal_bench.kit.compute import nearest
 
 
 class KNN:

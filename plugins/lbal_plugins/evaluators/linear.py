@@ -19,7 +19,7 @@ The layer is trained with cross-entropy, Adam (lr 0.01), 100 epochs, the learnin
 ``mean_per_class: true`` it reports the mean per-class accuracy first (the paper's metric
 for Flowers-102 and Aircraft, Table 15) and top-1 second.
 
-Runs on CUDA when present, else on the CPU in numpy (``lbal_bench.training.fit_linear``);
+Runs on CUDA when present, else on the CPU in numpy (``lbal_bench.kit.training.fit_linear``);
 on the CPU a seed gives the same number every time. Unlike the original code, which re-ran the backbone with augmentations every epoch,
 training uses the cached (un-augmented) features, so a cell takes seconds.
 """
@@ -27,8 +27,8 @@ training uses the cached (un-augmented) features, so a cell takes seconds.
 from __future__ import annotations
 
 from lbal_bench import hookimpl
-from lbal_bench.metrics import classification_metrics
-from lbal_bench.training import NORMALISATIONS, fit_linear
+from lbal_bench.kit.metrics import classification_metrics
+from lbal_bench.kit.training import NORMALISATIONS, fit_linear
 
 
 class Linear:

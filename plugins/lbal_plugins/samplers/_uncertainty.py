@@ -1,5 +1,5 @@
 """What the samplers that consult a classifier share: a linear head trained on the labeled
-points (``lbal_bench.training.fit_linear``) and the uncertainty scores of its softmax.
+points (``lbal_bench.kit.training.fit_linear``) and the uncertainty scores of its softmax.
 
 ``max_entropy``, ``margin``, ``least_confidence``, ``badge``, ``uherding`` and ``dcom``
 train their head here, with the options of :class:`HeadOptions` (the paper's Max-Entropy
@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from lbal_bench import Pool
-from lbal_bench.training import LinearHead, fit_linear
+from lbal_bench.kit.training import LinearHead, fit_linear
 
 BLOCK = 8192  # points scored at a time: bounds memory on 1000-class pools
 

@@ -53,7 +53,7 @@ import math
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import torch_device
+from lbal_bench.kit.compute import torch_device
 
 from ._threads import single_thread
 

@@ -48,7 +48,7 @@ import warnings
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import nearest, torch_device
+from lbal_bench.kit.compute import nearest, torch_device
 
 # Elements of the largest temporary (points × features or points × centres): 16 MiB.
 _BLOCK_ELEMENTS = 1 << 22

@@ -51,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import radius_graph, sqdist_blocks
+from lbal_bench.kit.compute import radius_graph, sqdist_blocks
 
 from ._uncertainty import HeadOptions, margin_uncertainty, scores_of
 

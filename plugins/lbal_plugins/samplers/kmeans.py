@@ -4,7 +4,7 @@ Pourahmadi, Nooralinejad and Pirsiavash, "A Simple Baseline for Low-Budget Activ
 Learning", arXiv 2110.12033, 2021. Cluster the L2-normalised unlabeled pool features into
 k = budget clusters with faiss K-means and label the point nearest each centre.
 
-Options (``lbal_bench.compute.KMeansOptions``, shared by every sampler that clusters):
+Options (``lbal_bench.kit.compute.KMeansOptions``, shared by every sampler that clusters):
 ``init="greedy"``, ``nredo=1``, ``niter=20``, ``fixed_seed=false``,
 ``max_points_per_centroid=null`` (train on every point), ``backend="faiss"``.
 
@@ -13,7 +13,7 @@ Where we differ from the original code (UCDvision/low-budget-al, ``fast_kmeans``
 - The original ran 5 random restarts (``nredo=5``, random initial centroids) of 20
   iterations and kept the best, and never seeded faiss (seed 1234 for every run, so all
   seeds gave one selection). We run once from a greedy k-means++ start (scikit-learn's
-  seeding, ``lbal_bench.compute.greedy_kmeanspp``): over 30 seeds at k = the number of
+  seeding, ``lbal_bench.kit.compute.greedy_kmeanspp``): over 30 seeds at k = the number of
   classes it selects at least as well (digits 10 labels: 1-NN +0.5, coverage +1.0;
   imbalanced synthetic 20 labels: +3.1 and +3.1), and it reaches scikit-learn's inertia
   where random starts stay ~10-20% above it (docs/protocol.md, "Protocol choices";
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, nearest_unique
+from lbal_bench.kit.compute import KMeansOptions, nearest_unique
 
 
 class KMeansSampler(KMeansOptions):

@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import sqdist_blocks
+from lbal_bench.kit.compute import sqdist_blocks
 
 from ._threads import single_thread
 

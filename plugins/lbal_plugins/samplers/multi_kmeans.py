@@ -7,7 +7,7 @@ increment clusters with faiss K-means and labels, for each centre, the nearest p
 labeled yet. The paper starts it from a K-means initial pool (set by the suite).
 
 Options: the ``kmeans`` sampler's, with the same defaults (one greedy k-means++ run;
-``lbal_bench.compute.KMeansOptions``).
+``lbal_bench.kit.compute.KMeansOptions``).
 
 Where we differ from the original code (UCDvision/low-budget-al, ``accu_kmeans``):
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, nearest_unique
+from lbal_bench.kit.compute import KMeansOptions, nearest_unique
 
 
 class MultiKMeansSampler(KMeansOptions):

@@ -9,7 +9,7 @@ on the L2-normalised features of the whole pool (every point covers itself). Poi
 already covered by a labeled point are removed; then, ``budget`` times, label the point
 whose ball holds the most uncovered points (ties: smallest index, as the code's
 ``argmax``) and mark those points covered. The graph is a sparse edge list from an exact
-pruned range search (``lbal_bench.compute.radius_graph``: only the rows of nearby cells
+pruned range search (``lbal_bench.kit.compute.radius_graph``: only the rows of nearby cells
 are compared), and the greedy step updates the uncovered-neighbour counts of the points
 next to the newly covered ones only, instead of recounting every edge as the code does,
 with the same picks.
@@ -28,7 +28,7 @@ true labels are read); a ball is pure when it holds no point of another pseudo-l
 δ is the largest value of the grid ``grid_step, 2·grid_step, ..., max_delta`` (the
 reference configs: step 0.05) whose fraction of pure balls is at least ``purity``
 (α = 0.95); if none is, the smallest. The K-means options are the shared
-``lbal_bench.compute.KMeansOptions`` (``init``, ``nredo``, ``niter``, ``fixed_seed``,
+``lbal_bench.kit.compute.KMeansOptions`` (``init``, ``nredo``, ``niter``, ``fixed_seed``,
 ``backend``, ...). ``pool.info`` receives ``delta``, ``delta_rule`` and, for the automatic
 rules, the ``purity`` δ reaches; the runner stores them with the selection.
 
@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, nearest, radius_graph
+from lbal_bench.kit.compute import KMeansOptions, nearest, radius_graph
 
 DELTA_RULES = ("auto-once", "auto-per-step")
 ONCE_SEED = 0  # the pseudo-label K-means seed of ``auto-once``

@@ -24,7 +24,7 @@ one with the smallest mean, so the ``1e-5`` never changes a pick.
 
 Where we differ from the code:
 
-- K-means is the shared one (``lbal_bench.compute.KMeansOptions``, defaults as the
+- K-means is the shared one (``lbal_bench.kit.compute.KMeansOptions``, defaults as the
   ``kmeans`` sampler: one greedy k-means++ run, the seeding scikit-learn's ``KMeans``
   uses); the code used scikit-learn ``KMeans`` for at most 50 clusters and
   ``MiniBatchKMeans`` (batch 5000) above, which is ``options: {backend: sklearn}``.
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, mean_knn_sqdist
+from lbal_bench.kit.compute import KMeansOptions, mean_knn_sqdist
 
 
 @dataclass(frozen=True)

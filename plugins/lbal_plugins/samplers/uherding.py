@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import sqdist_blocks
+from lbal_bench.kit.compute import sqdist_blocks
 
 from ._uncertainty import HeadOptions, log_softmax, margin_uncertainty, scores_of
 from .maxherding import MAX_CANDIDATES, candidates, gaussian_kernel, herding

@@ -16,7 +16,7 @@ per class, the remainder to randomly ordered classes, a class with too few point
 what it has), so the class counts of ``uniform_kmeans`` and ``uniform`` agree for a seed.
 A class whose share is all its unlabeled points gives them all.
 
-Options: the ``kmeans`` sampler's, with its defaults (``lbal_bench.compute.KMeansOptions``:
+Options: the ``kmeans`` sampler's, with its defaults (``lbal_bench.kit.compute.KMeansOptions``:
 one greedy k-means++ run of at most 20 iterations).
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, nearest_unique
+from lbal_bench.kit.compute import KMeansOptions, nearest_unique
 
 from .uniform import UniformSampler
 

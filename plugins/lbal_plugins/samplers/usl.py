@@ -9,7 +9,7 @@ Single-batch protocol, restricted to the unlabeled points:
 1. Density of every point: ``1 / mean squared L2 distance to its knn nearest pool
    points``, the point itself counted as the first (at distance 0), as the code does.
 2. K-means with k = budget on the unlabeled points (``niter`` Lloyd iterations, one
-   random start, as the code; the shared ``lbal_bench.compute.KMeansOptions``, with
+   random start, as the code; the shared ``lbal_bench.kit.compute.KMeansOptions``, with
    ``init="random", nredo=1, niter=200`` as USL's defaults).
 3. Regularised selection, ``iters`` rounds: each round picks in every cluster the point
    maximising ``density - lam * reg`` (ties: smallest index), then updates, for every
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.compute import KMeansOptions, mean_knn_sqdist, sqdist_blocks, torch_device
+from lbal_bench.kit.compute import KMeansOptions, mean_knn_sqdist, sqdist_blocks, torch_device
 
 
 def _best_per_cluster(scores: np.ndarray, clusters: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.training import Adam, TorchRandom, one_blas_thread
+from lbal_bench.kit.training import Adam, TorchRandom, one_blas_thread
 
 BLOCK = 65536  # unlabeled points scored at a time
 

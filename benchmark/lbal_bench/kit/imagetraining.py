@@ -9,7 +9,7 @@ evaluators share.
   random permutations, epoch by epoch or as one endless stream.
 - ``loader``; ``Classifier`` (network → optional standardisation → linear head);
   ``features``, ``predict`` and ``scores_on_test`` (batched inference through
-  ``lbal_bench.extraction.extract``); ``EMA`` (a moving average of a model's weights);
+  ``lbal_bench.kit.extraction.extract``); ``EMA`` (a moving average of a model's weights);
   ``reinitialise``; ``seeded``; ``autocast``.
 
 This module imports torch at the top: plugins import it inside the methods that train,
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .compute import torch_device
-from .contracts import ImageTask
+from ..contracts import ImageTask
 from .extraction import extract
 from .metrics import classification_metrics
 

@@ -23,8 +23,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .contracts import Split
-from .errors import LbalError
+from ..contracts import Split
+from ..errors import LbalError
 
 
 def require(

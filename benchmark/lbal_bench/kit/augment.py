@@ -12,7 +12,7 @@ shared by the image evaluators:
   scale 0.08–1) with an optional flip: the paper's fine-tuning augmentation.
 
 Every draw comes from torch's global CPU generator: the image evaluators seed it per
-image (``lbal_bench.imagetraining.Views``), so a seed gives the same augmentations in any
+image (``lbal_bench.kit.imagetraining.Views``), so a seed gives the same augmentations in any
 process. The classes are picklable, for DataLoader workers.
 """
 

@@ -1,7 +1,7 @@
 """Batched feature extraction with a torch model, shared by every torch backbone.
 
 ``extract`` runs a frozen model over a map-style dataset of images (anything with ``len``
-and ``[]`` returning a PIL image, e.g. ``lbal_bench.datafiles.ImageFiles``) through a
+and ``[]`` returning a PIL image, e.g. ``lbal_bench.kit.datafiles.ImageFiles``) through a
 torch DataLoader: the backbone's transform runs in the loader's worker processes, the
 model in inference mode on ``torch_device()`` with automatic mixed precision on CUDA, and
 ``progress(n)`` is called after every batch. torch is imported on call only.
@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .compute import torch_device
-from .errors import LbalError
+from ..errors import LbalError
 
 
 class Transformed:

@@ -24,7 +24,7 @@ import pickle
 import re
 from pathlib import Path
 
-from .errors import LbalError
+from ..errors import LbalError
 
 SECONDARY = re.compile(r"encoder_k|target|momentum|teacher|ema")
 SHOWN = 3

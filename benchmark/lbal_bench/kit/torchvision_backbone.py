@@ -4,7 +4,7 @@ A plugin subclasses ``TorchvisionBackbone`` and sets ``arch`` (a torchvision mod
 its options are the constructor's:
 
 - ``weights``: a checkpoint file (CompRess, MoCo, BYOL or plain layouts, see
-  ``lbal_bench.checkpoints``), ``"random"`` (seeded random initialisation) or
+  ``lbal_bench.kit.checkpoints``), ``"random"`` (seeded random initialisation) or
   ``"torchvision:NAME"`` (torchvision's own weights, e.g. ``torchvision:IMAGENET1K_V1``,
   read from the torch hub cache and never downloaded).
 - ``transform``: a preset of ``TRANSFORMS``; the features are read before ``fc``.
@@ -35,7 +35,7 @@ import numpy as np
 
 from .checkpoints import match_state_dict, read_state_dict, state_sha256
 from .datafiles import sha256_file
-from .errors import LbalError
+from ..errors import LbalError
 from .extraction import extract
 
 IMAGENET_STATS = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
