@@ -164,6 +164,11 @@ def test_example_package_installs_lists_checks_and_passes_its_own_tests(cli, use
     result = cli("check", "kmeanspp", "--option", "trials=3")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "sampler 'kmeanspp' (lbal-example-sampler 1.0.0): 12 of 12 checks passed"
+    assert listed["kmeanspp"]["options"] == [
+        {"name": "trials", "type": "int", "range": ">= 1", "default": 1, "required": False}]
+    refused = cli("check", "kmeanspp", "--option", "trials=0")
+    assert (refused.exit_code, refused.stderr.strip()) == (
+        2, "error: sampler 'kmeanspp': option 'trials' must be int (>= 1), got 0")
     tests = ROOT / "examples" / "lbal-example-sampler" / "tests"
     own = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],

@@ -116,19 +116,21 @@ def test_runner_rejects_contract_breaking_samplers(cli, use_plugins, write_suite
     assert result.stderr.strip() == message.format(first)
 
 
-def test_plugins_json_lists_every_option_with_type_and_default(cli):
-    linear = listed(cli("plugins", "--json"))[("evaluator", "linear")]
-    options = {o["name"]: o for o in linear["options"]}
-    assert options["epochs"] == {"name": "epochs", "type": "int", "default": 100, "required": False}
-    assert options["milestones"]["default"] == [50, 75]
+def test_plugins_json_lists_every_option_with_type_range_and_default(cli):
+    plugins = listed(cli("plugins", "--json"))
+    knn = {o["name"]: o for o in plugins[("evaluator", "knn")]["options"]}
+    assert knn["k"] == {"name": "k", "type": "int", "range": ">= 1", "default": 1, "required": False}
+    linear = {o["name"]: o for o in plugins[("evaluator", "linear")]["options"]}
+    assert linear["milestones"]["default"] == [50, 75]
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"k": 1.5}, "option 'k' must be int, got 1.5"),
-    ({"k": True}, "option 'k' must be int, got True"),
-    ({"k": "3"}, "option 'k' must be int, got '3'"),
+    ({"k": 1.5}, "option 'k' must be int (>= 1), got 1.5"),
+    ({"k": True}, "option 'k' must be int (>= 1), got True"),
+    ({"k": "3"}, "option 'k' must be int (>= 1), got '3'"),
+    ({"k": 0}, "option 'k' must be int (>= 1), got 0"),
 ])
-def test_an_option_of_the_wrong_type_is_refused_by_validate_naming_the_suite_line(cli, write_suite, options, message):
+def test_an_option_of_the_wrong_type_or_out_of_its_range_is_refused_by_validate_naming_the_suite_line(cli, write_suite, options, message):
     path = write_suite(tiny_suite(evaluators=["coverage", {"name": "knn", "options": options}]))
     result = cli("validate", str(path))
     assert result.exit_code == 2

@@ -101,7 +101,7 @@ def test_knn_is_perfect_on_separated_blobs_and_votes_with_k():
 
 
 def test_knn_rejects_k_zero():
-    with pytest.raises(Exception, match="k must be at least 1"):
+    with pytest.raises(Exception, match=r"option .k. must be int \(>= 1\), got 0"):
         make("evaluator", "knn", k=0)
 
 

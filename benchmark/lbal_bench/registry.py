@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -110,21 +111,49 @@ class Registry:
         return build(f"{kind} '{name}'", self.get(kind, name).factory, options)
 
 
+_UNIONS = (typing.Union, types.UnionType)
+_BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+
+
+def _type_name(annotation: Any) -> str:
+    """``int``, ``str | float``, ``tuple[int, ...]``: the annotation without its declared bounds."""
+    if hasattr(annotation, "__metadata__"):
+        annotation = annotation.__origin__
+    if typing.get_origin(annotation) in _UNIONS:
+        return " | ".join(_type_name(member) for member in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
+    shown = str(annotation) if typing.get_args(annotation) else getattr(annotation, "__name__", str(annotation))
+    return shown.replace("typing.", "").replace("collections.abc.", "")
+
+
 @dataclass(frozen=True)
 class Option:
     """One option a plugin factory declares: its name, default (``inspect.Parameter.empty``
-    when required) and type annotation (``Any`` when it has none or it cannot be resolved)."""
+    when required) and type annotation (``Any`` when it has none or it cannot be resolved).
+
+    A range is declared with the annotation, ``Annotated[float, Interval(gt=0, le=1)]``
+    or ``Annotated[int, Ge(1)]`` (``annotated_types``, as pydantic reads them): ``build``
+    checks it and ``lbal-bench plugins --json`` lists it."""
 
     name: str
     default: Any
     annotation: Any
 
+    def range(self) -> str:
+        """The declared bounds, e.g. ``"> 0, <= 1"``; empty when there are none."""
+        bounds = []
+        members = typing.get_args(self.annotation) if typing.get_origin(self.annotation) in _UNIONS else ()
+        metadata = [m for a in (self.annotation, *members) for m in getattr(a, "__metadata__", ())]
+        for constraint in metadata:
+            bounds += [f"{sign} {getattr(constraint, key)}" for key, sign in _BOUNDS
+                       if getattr(constraint, key, None) is not None]
+        return ", ".join(bounds)
+
     def describe(self) -> dict:
         """The option as plain data (``lbal-bench plugins --json``)."""
         required = self.default is inspect.Parameter.empty
-        generic = getattr(self.annotation, "__args__", None) is not None
-        shown = str(self.annotation) if generic else getattr(self.annotation, "__name__", str(self.annotation))
-        return {"name": self.name, "type": shown.replace("typing.", "").replace("collections.abc.", ""),
+        return {"name": self.name, "type": _type_name(self.annotation), "range": self.range() or None,
                 "default": None if required else _plain(self.default), "required": required}
 
 
@@ -141,7 +170,8 @@ def options_of(factory: Callable) -> tuple[Option, ...]:
     except (TypeError, ValueError):
         return ()
     try:
-        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory,
+                                     include_extras=True)
     except Exception:  # an annotation naming something not importable here: check names only
         hints = {}
     return tuple(Option(p.name, p.default, hints.get(p.name, Any)) for p in parameters
@@ -160,7 +190,9 @@ def _type_problem(option: Option, value: Any) -> str | None:
         # scalars strictly (true is not 1, "3" is not 3); lists laxly (a YAML list for a tuple)
         adapter.validate_python(value, strict=isinstance(value, (bool, int, float, str)))
     except ValidationError:
-        return f"option '{option.name}' must be {option.describe()['type']}, got {value!r}"
+        described = option.describe()
+        within = f" ({described['range']})" if described["range"] else ""
+        return f"option '{option.name}' must be {described['type']}{within}, got {value!r}"
     return None
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lbal_bench.testing import blobs, pool_of, sampler_checks
+from lbal_bench import LbalError
+from lbal_bench.testing import blobs, make_sampler, pool_of, sampler_checks
 from lbal_example_sampler import KMeansPlusPlus
 
 
@@ -26,6 +27,6 @@ def test_labeled_blobs_are_avoided():
     assert blob[chosen[0]] == 2
 
 
-def test_trials_must_be_positive():
-    with pytest.raises(ValueError, match="trials must be at least 1, got 0"):
-        KMeansPlusPlus(trials=0)
+def test_trials_must_be_positive_as_a_suite_would_build_it():
+    with pytest.raises(LbalError, match=r"option 'trials' must be int \(>= 1\), got 0"):
+        make_sampler("kmeanspp", trials=0)

@@ -7,7 +7,10 @@ ties go to the smaller class index). Reports top-1 accuracy in percent.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from annotated_types import Ge
 
 from lbal_bench import hookimpl
 from lbal_bench.kit.compute import nearest
@@ -16,9 +19,7 @@ from lbal_bench.kit.compute import nearest
 class KNN:
     """k-NN (default 1-NN) with cosine similarity."""
 
-    def __init__(self, k: int = 1):
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+    def __init__(self, k: Annotated[int, Ge(1)] = 1):
         self.k = k
 
     def evaluate(self, train_x, train_y, test_x, test_y, num_classes, rng) -> dict[str, float]:

@@ -12,7 +12,10 @@ one (all distances zero), picks continue uniformly among the points left.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from annotated_types import Ge
 
 from lbal_bench import hookimpl
 
@@ -36,9 +39,7 @@ class KMeansPlusPlus:
     uses_labels = False  # never asks the oracle for a label
     iterative = False  # selects from scratch at every budget (labeled points, if any, count as picked)
 
-    def __init__(self, trials: int = 1):
-        if trials < 1:
-            raise ValueError(f"trials must be at least 1, got {trials}")
+    def __init__(self, trials: Annotated[int, Ge(1)] = 1):  # lbal-bench checks the declared range
         self.trials = trials
 
     def select(self, pool, budget: int, rng: np.random.Generator) -> np.ndarray:
