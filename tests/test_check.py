@@ -36,6 +36,10 @@ def test_check_passes_a_reference_sampler(cli):
 def test_check_passes_options_to_the_factory(cli):
     result = cli("check", "kmeans", "--option", "nredo=2", "-o", "init=random")
     assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].endswith(": 12 of 12 checks passed")
+    refused = cli("check", "kmeans", "--option", "nredo=2", "-o", "init=bogus")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error: sampler 'kmeans': ") and "init" in refused.stderr
 
 
 @pytest.mark.parametrize(

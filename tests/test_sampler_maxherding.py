@@ -23,11 +23,6 @@ def test_contract(case):
     check_contract(make_sampler("maxherding"), *CASES[case])
 
 
-def test_declares_an_iterative_cold_start_sampler():
-    sampler = make_sampler("maxherding")
-    assert (sampler.iterative, sampler.cold_start, sampler.uses_labels) == (True, True, False)
-
-
 def test_covers_more_classes_than_random_from_zero_labels():
     features, blob = blobs(40, 10, dim=16, spread=1.5, seed=1)
     pool = pool_of(features, (), 10, blob)
