@@ -53,7 +53,7 @@ def test_check_passes_options_to_the_factory(cli):
             "time": "FAIL with 0 labeled of 2000 and budget 50: returned index 0 more than once",
         }),
         ("bad_too_few", {
-            "exact-count": "FAIL returned [9] indices for a budget of 10",
+            "exact-count": "FAIL returned 9 indices for a budget of 10",
             "cold-start": "FAIL with 0 labeled of 120 and budget 10: returned 9 indices for a budget of 10",
             "budget-1": "FAIL with 0 labeled of 120 and budget 1: returned 0 indices for a budget of 1",
             "budget-all": "FAIL with 18 labeled of 120 and budget 102: returned 101 indices for a budget of 102",

@@ -118,30 +118,42 @@ class Pool:
         return np.flatnonzero(mask)
 
 
-def selection_problem(indices: Any, budget: int, pool: Pool) -> str | None:
-    """What is wrong with ``indices`` as the answer of ``select(pool, budget, rng)``, worded
-    to follow the sampler's name (``"returned index 7 more than once"``); None if nothing.
+def selection_problems(indices: Any, budget: int, pool: Pool) -> dict[str, str]:
+    """Every rule ``indices`` breaks as the answer of ``select(pool, budget, rng)``: rule
+    (``shape``, ``count``, ``range``, ``unique``, ``labeled``, in that order) → what is
+    wrong, worded to follow the sampler's name (``"returned index 7 more than once"``);
+    empty when the answer is valid.
 
     A valid answer is exactly ``budget`` unique integer indices into the pool, none of
-    them labeled yet.
+    them labeled yet. The runner, ``select`` and the conformance checks all judge by it.
+    A 1-D array of non-integer numbers breaks ``shape`` and is judged by the other rules
+    as cast to integers.
     """
     indices = np.asarray(indices)
+    problems = {}
     if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
-        return f"must return a 1-D array of integer indices, got {indices.dtype} {list(indices.shape)}"
+        problems["shape"] = f"must return a 1-D array of integer indices, got {indices.dtype} {list(indices.shape)}"
+        if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.number):
+            return problems  # nothing else can be judged
     indices = indices.astype(np.int64)
     if len(indices) != budget:
-        return f"returned {len(indices)} indices for a budget of {budget}"
+        problems["count"] = f"returned {len(indices)} indices for a budget of {budget}"
     size = len(pool.features)
     outside = indices[(indices < 0) | (indices >= size)]
     if len(outside):
-        return f"returned index {outside[0]} outside the pool of {size} points"
+        problems["range"] = f"returned index {outside[0]} outside the pool of {size} points"
     values, counts = np.unique(indices, return_counts=True)
     if (counts > 1).any():
-        return f"returned index {values[counts > 1][0]} more than once"
+        problems["unique"] = f"returned index {values[counts > 1][0]} more than once"
     labeled = np.intersect1d(indices, pool.labeled)
     if len(labeled):
-        return f"returned already-labeled index {labeled[0]}"
-    return None
+        problems["labeled"] = f"returned already-labeled index {labeled[0]}"
+    return problems
+
+
+def selection_problem(indices: Any, budget: int, pool: Pool) -> str | None:
+    """The first of :func:`selection_problems`, or None when the answer is valid."""
+    return next(iter(selection_problems(indices, budget, pool).values()), None)
 
 
 @runtime_checkable

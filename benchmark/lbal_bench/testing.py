@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .contracts import LabelLeakError, LabelOracle, Pool, selection_problem
+from .contracts import LabelLeakError, LabelOracle, Pool, selection_problem, selection_problems
 from .features import l2_normalise
 
 TIME_LIMIT = 60.0
@@ -148,37 +148,32 @@ def _declares(sampler: Any) -> str:
     return f"{kind}, {'reads every label (†)' if sampler.uses_labels else 'reads no hidden label'}"
 
 
+def _broken(sampler: Any, budget: int, labeled=None) -> tuple[np.ndarray, dict[str, str]]:
+    """The sampler's answer on the standard pool and the rules it breaks
+    (``contracts.selection_problems``)."""
+    pool = _standard(sampler, labeled)
+    chosen = _select(sampler, pool, budget)
+    return chosen, selection_problems(chosen, budget, pool)
+
+
 def _exact_count(sampler: Any) -> str:
-    chosen = _select(sampler, _standard(sampler), 10)
-    if chosen.ndim != 1 or len(chosen) != 10:
-        raise ConformanceError(f"returned {list(chosen.shape)} indices for a budget of 10")
+    chosen, broken = _broken(sampler, 10)
+    if chosen.ndim != 1 or "count" in broken:
+        raise ConformanceError(broken.get("count") or broken["shape"])
     if chosen.dtype != np.int64:
         raise ConformanceError(f"returned {chosen.dtype} indices, not int64")
     return "10 int64 indices for a budget of 10"
 
 
-def _unique(sampler: Any) -> str:
-    chosen = _select(sampler, _standard(sampler), 40)
-    values, counts = np.unique(chosen, return_counts=True)
-    if (counts > 1).any():
-        raise ConformanceError(f"returned index {values[counts > 1][0]} more than once")
-    return "40 distinct indices"
+def _obeys(rule: str, budget: int, passed: str, labeled=None) -> Callable[[Any], str]:
+    """A check that the answer breaks no ``rule`` of ``contracts.selection_problems``."""
+    def check(sampler: Any) -> str:
+        chosen, broken = _broken(sampler, budget, labeled)
+        if rule in broken or chosen.ndim != 1:  # not 1-D: the rule cannot be judged
+            raise ConformanceError(broken.get(rule) or broken["shape"])
+        return passed
 
-
-def _in_range(sampler: Any) -> str:
-    chosen = _select(sampler, _standard(sampler), 40)
-    outside = chosen[(chosen < 0) | (chosen >= POOL_SIZE)]
-    if len(outside):
-        raise ConformanceError(f"returned index {outside[0]} outside the pool of {POOL_SIZE} points")
-    return f"every index in 0..{POOL_SIZE - 1}"
-
-
-def _not_labeled(sampler: Any) -> str:
-    chosen = _select(sampler, _standard(sampler, LABELED), 40)
-    labeled = np.intersect1d(chosen, LABELED)
-    if len(labeled):
-        raise ConformanceError(f"returned already-labeled index {labeled[0]}")
-    return f"none of the {len(LABELED)} labeled points"
+    return check
 
 
 def _deterministic(sampler: Any) -> str:
@@ -260,9 +255,11 @@ def sampler_checks(time_limit: float = TIME_LIMIT) -> list[Check]:
     return [
         Check("declares", "uses_labels and iterative are bools; select is a method", _declares),
         Check("exact-count", "returns exactly budget int64 indices", _exact_count),
-        Check("unique", "returns no index twice", _unique),
-        Check("in-range", "returns indices into the pool only", _in_range),
-        Check("not-labeled", "returns no already-labeled point", _not_labeled),
+        Check("unique", "returns no index twice", _obeys("unique", 40, "40 distinct indices")),
+        Check("in-range", "returns indices into the pool only",
+              _obeys("range", 40, f"every index in 0..{POOL_SIZE - 1}")),
+        Check("not-labeled", "returns no already-labeled point",
+              _obeys("labeled", 40, f"none of the {len(LABELED)} labeled points", LABELED)),
         Check("deterministic", "the same seed gives the same picks", _deterministic),
         Check("labels", "reads no unlabeled point's label unless it declares uses_labels", _labels),
         Check("cold-start", "selects with nothing labeled when it declares cold_start", _cold_start),
