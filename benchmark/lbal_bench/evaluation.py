@@ -1,6 +1,12 @@
 """Evaluating a selection: a feature evaluator on the labeled train features, or an
 image evaluator (``needs_images = True``) on an ``ImageTask``.
 
+A feature evaluator may also declare ``evaluate_batch`` (:func:`batches`): several
+selections of one size evaluated in one call, each with its own cell's generator, each
+giving the metrics ``evaluate`` would (the runner then evaluates cells that share a
+dataset, backbone, budget and evaluator together; ``linear`` trains their heads as one
+stacked problem). An evaluator without it is evaluated cell by cell, as before.
+
 An image evaluator needs a dataset that holds images and a backbone with a trainable
 network; :func:`image_problem` says so in one line when a suite is expanded (so
 ``lbal-bench validate`` and ``run`` refuse the pairing before any work) and again when a
@@ -22,6 +28,17 @@ from .plugin_handle import Plugin, plugin_call
 def needs_images(evaluator: Plugin) -> bool:
     """Whether ``evaluator`` trains on images (declares ``needs_images = True``)."""
     return bool(getattr(evaluator.obj, "needs_images", False))
+
+
+def batches(evaluator: Plugin) -> bool:
+    """Whether ``evaluator`` evaluates several selections of one size in one call
+    (a feature evaluator with an ``evaluate_batch`` method)."""
+    return not needs_images(evaluator) and callable(getattr(evaluator.obj, "evaluate_batch", None))
+
+
+def evaluation_rng(seed: int) -> np.random.Generator:
+    """The generator a cell's evaluation gets (from the cell's seed), alone or in a batch."""
+    return np.random.default_rng(seed)
 
 
 def _named(plugin: Plugin) -> str:
@@ -74,3 +91,20 @@ def evaluate(evaluator: Plugin, dataset: Plugin, backbone: Plugin, chosen: np.nd
         metrics = plugin_call(evaluator, "evaluate", lambda: evaluator.obj.evaluate(
             np.asarray(train_x[chosen]), train_y[chosen], test_x, test_y, data["num_classes"], rng))
     return checked_metrics(evaluator, metrics), time.perf_counter() - start
+
+
+def evaluate_batch(evaluator: Plugin, chosen: list[np.ndarray], data: dict,
+                   rngs: list[np.random.Generator]) -> tuple[list[dict], float]:
+    """The metrics of a batching ``evaluator`` (:func:`batches`) on each selection of
+    ``chosen`` (all of one size), ``rngs[i]`` the generator of selection ``i``'s cell, and
+    the seconds the whole batch took."""
+    (train_x, train_y), (test_x, test_y) = data["train"], data["test"]
+    start = time.perf_counter()
+    results = plugin_call(evaluator, "evaluate_batch", lambda: evaluator.obj.evaluate_batch(
+        [np.asarray(train_x[c]) for c in chosen], [train_y[c] for c in chosen], test_x, test_y,
+        data["num_classes"], rngs))
+    if not isinstance(results, (list, tuple)) or len(results) != len(chosen):
+        got = f"{len(results)} results" if isinstance(results, (list, tuple)) else f"a {type(results).__name__}"
+        raise LbalError(f"{_named(evaluator)} evaluate_batch returned {got} for {len(chosen)} selections: "
+                        "return one metrics dict per selection, in order")
+    return [checked_metrics(evaluator, metrics) for metrics in results], time.perf_counter() - start

@@ -11,6 +11,15 @@ single-batch sampler's selection at one budget, each with its evaluations. An ex
 processes, or on a cluster. Every chain reads features from the feature cache and
 writes to the results directory itself, so every executor gives the same records in the
 same place.
+
+Cells whose evaluator batches (``evaluate_batch``, :func:`lbal_bench.evaluation.batches`)
+are not evaluated in their selection's chain: the cells that share a dataset, backbone,
+budget and evaluator (other samplers, seeds, starts) form one batch, a unit of work
+submitted after the chains, which evaluates them in one call and writes one record per
+cell. A batch computes (or waits for) whichever of its selections are not stored yet, so
+it depends on no order of execution, and it holds a claim on its key, so runs sharing a
+results directory do not evaluate a cell twice. Every record equals the one the cell
+would get evaluated alone, apart from its time and provenance (tests/test_batched_evaluation.py).
 """
 
 from __future__ import annotations
@@ -27,12 +36,12 @@ from rich.progress import Progress
 from .cells import Cell
 from .datachecks import checked_labels
 from .errors import LbalError
-from .evaluation import evaluate
+from .evaluation import batches, evaluate, evaluate_batch, evaluation_rng
 from .executors import Executor
 from .executors.local import LocalExecutor
 from .faults import pause_point
 from .features import FeatureCache
-from .plugin_handle import Plugin, plugin_call
+from .plugin_handle import Plugin, fingerprint, plugin_call
 from .sampling import run_sampler
 from .schedule import Selection
 from .store import ResultStore
@@ -63,14 +72,16 @@ class ChainResult:
 
 @dataclass
 class Chain:
-    """One unit of work for an executor: the cells of a chain, where to read and write,
-    and the cells' fingerprints on the submitting machine."""
+    """One unit of work for an executor: the cells of a chain (or, with ``batch``, of an
+    evaluation batch), where to read and write, and the cells' fingerprints on the
+    submitting machine."""
 
     store: ResultStore
     cache: FeatureCache
     suite: str
     cells: list[Cell]
     fingerprints: list[str]
+    batch: bool = False
 
 
 def run_chain(chain: Chain) -> ChainResult:
@@ -83,11 +94,23 @@ def run_chain(chain: Chain) -> ChainResult:
                     f"cell {expected} has fingerprint {cell.fingerprint} on {platform.node()}: install the "
                     "same lbal-bench and plugin versions on every worker as on the submitting machine"
                 )
-        result = Runner(chain.store, chain.cache, suite=chain.suite).compute_chain(chain.cells)
+        runner = Runner(chain.store, chain.cache, suite=chain.suite)
+        result = runner.compute_batch(chain.cells) if chain.batch else runner.compute_chain(chain.cells)
     except LbalError as exc:
         result = ChainResult(error=exc)
     result.problems, chain.store.problems = chain.store.problems, []
     return result
+
+
+def batch_key(cell: Cell) -> str:
+    """What the cells of one evaluation batch share: dataset, backbone (with their data and
+    weights), budget and evaluator with its options."""
+    return fingerprint({
+        "dataset": {**cell.dataset.config(), "fingerprint": cell.data_fingerprint},
+        "backbone": {**cell.backbone.config(), "fingerprint": cell.weights_fingerprint},
+        "budget": cell.budget,
+        "evaluator": cell.evaluator.config(),
+    })
 
 
 def _absolute(obj: T) -> T:
@@ -141,6 +164,10 @@ class Runner:
         # budgets), so that workers do not end waiting on one long chain started last
         chains = dict(sorted(chains.items(), key=lambda item: (
             -len({c.budget for c in item[1]}), -max(c.budget for c in item[1]))))
+        batched: dict[str, list[Cell]] = {}
+        for cell in todo:
+            if batches(cell.evaluator):
+                batched.setdefault(batch_key(cell), []).append(cell)
         if not self.executor.extracts_features:
             for first in {(c[0].dataset.spec.display, c[0].backbone.spec.display): c[0] for c in chains.values()}.values():
                 self._data(first.dataset, first.backbone)  # extracted here, once, before any chain starts
@@ -149,6 +176,9 @@ class Runner:
         evaluating = self.progress.add_task("evaluation", total=len(todo))
         store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
         jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
+        # after the chains (whose selections they evaluate), the largest budgets first
+        jobs += [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells], batch=True)
+                 for cells in sorted(batched.values(), key=lambda cells: -cells[0].budget * len(cells))]
         for result in self.executor.map(run_chain, jobs):
             summary.problems += result.problems
             if result.error is not None:
@@ -161,7 +191,8 @@ class Runner:
 
     def compute_chain(self, cells: list[Cell]) -> ChainResult:
         """Compute ``cells``, one chain: each selection in budget order (an iterative step
-        after its previous one), then its evaluations."""
+        after its previous one), then its evaluations (those of a batching evaluator are
+        left to their batch, :meth:`compute_batch`)."""
         data = self._data(cells[0].dataset, cells[0].backbone)
         groups: dict[str, list[Cell]] = {}
         for cell in cells:
@@ -171,10 +202,33 @@ class Runner:
             selection = self._select(group[0], group[0].selection, data)
             result.selections += 1
             for cell in group:
+                if batches(cell.evaluator):
+                    continue
                 if self._evaluate(cell, selection, data):
                     result.computed += 1
                 else:
                     result.skipped += 1
+        return result
+
+    def compute_batch(self, cells: list[Cell]) -> ChainResult:
+        """Evaluate ``cells``, one evaluation batch (one ``batch_key``), in one call of their
+        evaluator, while holding the batch's claim; cells another process finished are
+        skipped, and their selections are computed first where none is stored yet."""
+        first = cells[0]
+        data = self._data(first.dataset, first.backbone)
+        result = ChainResult()
+        with self.store.lock(f"{batch_key(first)}.batch"):
+            todo = [c for c in cells if self.store.load(c.fingerprint)[0] is None]
+            result.skipped = len(cells) - len(todo)
+            if not todo:
+                return result
+            selections = [self._select(c, c.selection, data) for c in todo]
+            metrics, seconds = evaluate_batch(first.evaluator, [s["indices"] for s in selections], data,
+                                              [evaluation_rng(c.seed) for c in todo])
+            for cell, selection, cell_metrics in zip(todo, selections, metrics):
+                # the batch's time, shared equally: what each cell's evaluation cost
+                self._store_record(cell, selection, cell_metrics, seconds / len(todo))
+                result.computed += 1
         return result
 
     def _claimed(self, groups: Iterable[list[Cell]]) -> Iterator[list[Cell]]:
@@ -240,9 +294,11 @@ class Runner:
         return True
 
     def _write_record(self, cell: Cell, selection: dict, data: dict) -> None:
-        chosen = selection["indices"]
-        metrics, seconds = evaluate(cell.evaluator, cell.dataset, cell.backbone, chosen, data,
-                                    np.random.default_rng(cell.seed))
+        metrics, seconds = evaluate(cell.evaluator, cell.dataset, cell.backbone, selection["indices"], data,
+                                    evaluation_rng(cell.seed))
+        self._store_record(cell, selection, metrics, seconds)
+
+    def _store_record(self, cell: Cell, selection: dict, metrics: dict, seconds: float) -> None:
         record = self.store.new_record(cell, selection, metrics, seconds, self.suite)
         pause_point("evaluate", cell.fingerprint)
         self.store.write(record)

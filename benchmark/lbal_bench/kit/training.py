@@ -207,32 +207,50 @@ def fit_linear(
                       "cpu" if device == "torch-cpu" else device)
 
 
+ADAM_CHUNK = 65536  # elements: the four arrays of one chunk's update stay in a core's L2 cache
+
+
 class Adam:
     """torch's single-tensor Adam (default betas and eps, no weight decay) on numpy float32
-    arrays, updated in place: ``step(grads, rate)`` after each gradient."""
+    arrays (C-contiguous), updated in place: ``step(grads, rate)`` after each gradient.
+    Large arrays are updated ``ADAM_CHUNK`` elements at a time: the update is elementwise,
+    so the result is the same bit for bit, and a chunk's ten passes stay in cache (for a
+    stack of 1,000-class heads, benchmarks/RESULTS.md, "Grid wall time")."""
 
     def __init__(self, params: Sequence[np.ndarray]):
+        if not all(p.flags.c_contiguous for p in params):
+            raise ValueError("Adam updates C-contiguous arrays in place")
         self.params = list(params)
         self.first = [np.zeros_like(p) for p in self.params]
         self.second = [np.zeros_like(p) for p in self.params]
-        self.scratch = [np.empty_like(p) for p in self.params]
+        self.scratch = [np.empty(min(p.size, ADAM_CHUNK), p.dtype) for p in self.params]
         self.steps = 0
 
     def step(self, grads: Sequence[np.ndarray], rate: float) -> None:
         self.steps += 1
         correction1, correction2 = 1 - BETA1**self.steps, math.sqrt(1 - BETA2**self.steps)
-        for param, grad, first, second, scratch in zip(self.params, grads, self.first, self.second, self.scratch):
-            first += (grad - first) * np.float32(1 - BETA1)  # lerp_(grad, 1 - beta1)
-            second *= np.float32(BETA2)
-            np.multiply(grad, grad, out=scratch)
-            scratch *= np.float32(1 - BETA2)
-            second += scratch
-            np.sqrt(second, out=scratch)
-            scratch /= np.float32(correction2)
-            scratch += np.float32(EPS)
-            np.divide(first, scratch, out=scratch)
-            scratch *= np.float32(-rate / correction1)
-            param += scratch
+        step_size, denominator = np.float32(-rate / correction1), np.float32(correction2)
+        for *arrays, scratch in zip(self.params, grads, self.first, self.second, self.scratch):
+            param, grad, first, second = (a.reshape(-1) for a in arrays)  # views, but for a strided grad
+            for start in range(0, len(param), ADAM_CHUNK):
+                part = slice(start, start + ADAM_CHUNK)
+                _adam_update(param[part], grad[part], first[part], second[part], scratch[:len(param[part])],
+                             step_size, denominator)
+
+
+def _adam_update(param, grad, first, second, scratch, step_size, denominator) -> None:
+    """One Adam update of (a chunk of) a parameter in place, torch's operations in torch's order."""
+    first += (grad - first) * np.float32(1 - BETA1)  # lerp_(grad, 1 - beta1)
+    second *= np.float32(BETA2)
+    np.multiply(grad, grad, out=scratch)
+    scratch *= np.float32(1 - BETA2)
+    second += scratch
+    np.sqrt(second, out=scratch)
+    scratch /= denominator
+    scratch += np.float32(EPS)
+    np.divide(first, scratch, out=scratch)
+    scratch *= step_size
+    param += scratch
 
 
 def _adam_numpy(weights, inputs, targets, rates, orders, batch_size) -> np.ndarray:
@@ -291,19 +309,27 @@ def fit_linear_batched(
     milestones: Sequence[int] = (50, 75),
     batch_size: int = 128,
     normalise: str = "standardise",
+    device: str | None = None,
 ) -> list[LinearHead]:
     """``fit_linear`` for several heads of one shape at once: head ``i`` trains on
     ``xs[i], ys[i]`` with ``seeds[i]`` exactly as ``fit_linear(xs[i], ys[i], num_classes,
     seed=seeds[i], ...)`` would (its own normalisation, initialisation and batch order),
     and every step is one stacked matrix product for all heads, so the per-step cost of
     a few dozen numpy calls is paid once instead of once per head. All ``xs`` need the
-    same shape (cells of one dataset, backbone and budget). CPU (numpy) only; the heads
-    equal ``fit_linear``'s bit for bit where numpy's stacked products do (see
-    tests/test_evaluator_linear.py)."""
+    same shape (cells of one dataset, backbone and budget). The heads equal
+    ``fit_linear``'s bit for bit where numpy's stacked products do (see
+    tests/test_evaluator_linear.py). ``device`` as for ``fit_linear``: the stacked problem
+    is numpy's (``"cpu"``); elsewhere (CUDA) the heads are ``fit_linear``'s, one after
+    another, so a GPU machine gets the same heads batched or not."""
     if not len(xs) == len(ys) == len(seeds) or not xs:
         raise ValueError("xs, ys and seeds must be non-empty and of one length")
     if len({np.shape(x) for x in xs}) != 1:
         raise ValueError("every training set must have the same shape")
+    device = device or ("cuda" if cuda_available() else "cpu")
+    if device != "cpu":
+        return [fit_linear(x, y, num_classes, seed=seed, epochs=epochs, lr=lr, milestones=milestones,
+                           batch_size=batch_size, normalise=normalise, device=device)
+                for x, y, seed in zip(xs, ys, seeds)]
     prepared = [normalisation(x, normalise) for x in xs]
     weights, orders = [], []
     for (inputs, _, _), seed in zip(prepared, seeds):
