@@ -67,10 +67,10 @@ def test_every_option_is_in_the_fingerprint(option, value):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"train_size": 0}, "train_size must be an integer of at least 1, got 0"),
-        ({"dim": 2.5}, "option 'dim' must be int, got 2.5"),
-        ({"spread": 0}, "spread must be positive, got 0"),
-        ({"imbalance": 0.5}, "imbalance must be at least 1 (1 = balanced), got 0.5"),
+        ({"train_size": 0}, "option 'train_size' must be int (>= 1), got 0"),
+        ({"dim": 2.5}, "option 'dim' must be int (>= 1), got 2.5"),
+        ({"spread": 0}, "option 'spread' must be float (> 0), got 0"),
+        ({"imbalance": 0.5}, "option 'imbalance' must be float (>= 1), got 0.5"),
     ],
 )
 def test_bad_options_name_the_plugin_and_the_suite_line(cli, write_suite, options, message):

@@ -166,7 +166,7 @@ def test_dtd_partition_lists(tmp_path):
     assert str(error.value).startswith(f"dataset 'dtd': expected file {base / 'labels' / 'train2.txt'} is missing; ")
     with pytest.raises(LbalError) as error:
         make("dtd", root=str(tmp_path), partition=11)
-    assert str(error.value) == "dataset 'dtd': partition must be 1..10, got 11"
+    assert str(error.value) == "dataset 'dtd': option 'partition' must be int (>= 1, <= 10), got 11"
 
 
 def test_aircraft_validation_is_a_seeded_fifth_of_each_class(tmp_path):

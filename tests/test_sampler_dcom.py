@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sampler_contract import assert_valid, blobs, check_contract, contract_cases, make_sampler, pool_of
 
-from lbal_bench import LbalError
 from lbal_bench.testing import sampler_checks
 from lbal_plugins.samplers.dcom import ball_radii, competence
 
@@ -68,9 +67,3 @@ def test_with_labels_it_records_its_radii_and_competence():
     assert 0 < pool.info["delta_avg"] <= 1.1 and 0 <= pool.info["coverage"] <= 1
     assert pool.info["competence"] == competence(pool.info["coverage"], 50, 0.8)
     assert pool.oracle.requests() == 2 * len(labeled)  # the head, then the centres of the balls
-
-
-@pytest.mark.parametrize("options", [{"initial_delta": 2.0}, {"delta_resolution": 0}, {"k_logistic": 0}])
-def test_bad_options_are_refused(options):
-    with pytest.raises(LbalError):
-        make_sampler("dcom", **options)

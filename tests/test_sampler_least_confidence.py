@@ -7,7 +7,6 @@ import pytest
 from sampler_contract import assert_valid, make_sampler, pool_of
 from test_sampler_max_entropy import line_pool
 
-from lbal_bench import LbalError
 from lbal_bench.testing import sampler_checks
 from lbal_plugins.samplers._uncertainty import least_confidence
 
@@ -32,12 +31,3 @@ def test_picks_the_points_nearest_the_decision_boundary():
 def test_the_score_is_one_minus_the_top_probability():
     logits = np.log(np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05], [1.0, 1e-12, 1e-12]]))
     np.testing.assert_allclose(least_confidence(logits), [0.5, 0.1, 0.0], atol=1e-9)
-
-
-@pytest.mark.parametrize("options, message", [
-    ({"epochs": 0}, "epochs and batch_size must be at least 1"),
-    ({"standardise": "yes"}, "standardise"),
-])
-def test_bad_head_options_are_refused(options, message):
-    with pytest.raises(LbalError, match=message):
-        make_sampler("least_confidence", **options)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sampler_contract import assert_valid, blobs, check_contract, contract_cases, make_sampler, pool_of
 
-from lbal_bench import LbalError
 from lbal_bench.testing import sampler_checks
 from lbal_plugins.samplers.maxherding import candidate_count, gaussian_kernel, herding
 
@@ -65,9 +64,3 @@ def test_a_large_pool_is_subsampled_to_the_reference_candidate_count():
     chosen = make_sampler("maxherding", subset_size=50).select(pool, 5, np.random.default_rng(0))
     assert_valid(chosen, pool, 5)
     assert pool.info["candidates"] == 52  # the labeled points and 50 unlabeled ones
-
-
-@pytest.mark.parametrize("options", [{"h": 0}, {"subset_size": 0}])
-def test_bad_options_are_refused(options):
-    with pytest.raises(LbalError, match=next(iter(options))):
-        make_sampler("maxherding", **options)

@@ -28,8 +28,10 @@ from __future__ import annotations
 import copy
 import functools
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import LbalError, hookimpl
 from lbal_bench.kit.checkpoints import read_state_dict, state_sha256
@@ -67,14 +69,10 @@ class TinyCNN:
 
     runtime_options = ("batch_size", "weights")  # the fingerprint holds the weights' kind and hash
 
-    def __init__(self, weights: str = "random", seed: int = 0, max_value: float | None = None,
-                 size: int | None = None, batch_size: int = 256):
+    def __init__(self, weights: str = "random", seed: int = 0, max_value: Annotated[float, Gt(0)] | None = None,
+                 size: Annotated[int, Ge(2)] | None = None, batch_size: int = 256):
         if weights != "random" and not Path(weights).expanduser().is_file():
             raise ValueError(f"weights must be 'random' or a checkpoint file; {weights} is missing")
-        if max_value is not None and not max_value > 0:
-            raise ValueError(f"max_value must be positive, got {max_value!r}")
-        if size is not None and (not isinstance(size, int) or size < 2):
-            raise ValueError(f"size must be an integer >= 2 or null, got {size!r}")
         self.weights = weights if weights == "random" else str(Path(weights).expanduser())
         self.seed = seed
         self.max_value = max_value

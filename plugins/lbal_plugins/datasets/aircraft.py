@@ -15,8 +15,10 @@ per-class accuracy here.
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Interval
 
 from lbal_bench import LbalError, hookimpl
 from lbal_bench.kit.datafiles import FileDataset, read_list, require
@@ -30,10 +32,9 @@ class Aircraft(FileDataset):
 
     name = "aircraft"
 
-    def __init__(self, root: str | None = None, val_fraction: float = 0.2, split_seed: int = 0):
+    def __init__(self, root: str | None = None, val_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.2,
+                 split_seed: int = 0):
         super().__init__(root)
-        if not 0 <= val_fraction < 1:
-            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         if not (self.root / "data").is_dir() and (self.root / "fgvc-aircraft-2013b").is_dir():

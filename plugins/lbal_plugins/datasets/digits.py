@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Interval
 
 from lbal_bench import Split, hookimpl
 
@@ -20,9 +22,7 @@ class Digits:
     num_classes = 10
     class_names = [str(i) for i in range(10)]
 
-    def __init__(self, test_size: float = 0.25, split_seed: int = 0):
-        if not 0 < test_size < 1:
-            raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
+    def __init__(self, test_size: Annotated[float, Interval(gt=0, lt=1)] = 0.25, split_seed: int = 0):
         self.test_size = test_size
         self.split_seed = split_seed
 

@@ -11,8 +11,10 @@ validation images split ``val``; top-1 accuracy.
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Interval
 
 from lbal_bench import hookimpl
 from lbal_bench.kit.datafiles import FileDataset, require
@@ -26,10 +28,8 @@ class DTD(FileDataset):
 
     name = "dtd"
 
-    def __init__(self, root: str | None = None, partition: int = 1):
+    def __init__(self, root: str | None = None, partition: Annotated[int, Interval(ge=1, le=10)] = 1):
         super().__init__(root)
-        if partition not in range(1, 11):
-            raise ValueError(f"partition must be 1..10, got {partition!r}")
         self.partition = partition
         if not (self.root / "labels").is_dir() and (self.root / "dtd").is_dir():
             self.root = self.root / "dtd"

@@ -17,11 +17,15 @@ An ImageNet-size pool: ``{train_size: 1281167, test_size: 50000, num_classes: 10
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import Split, hookimpl
 
 BLOCK = 65536  # rows of noise drawn at a time: bounds the float64 temporary
+Count = Annotated[int, Ge(1)]  # train_size, test_size, dim, num_classes
 
 
 def clustered_features(
@@ -55,16 +59,8 @@ def clustered_features(
 class Synthetic:
     """Clustered features with a known class per cluster."""
 
-    def __init__(self, train_size: int = 50000, test_size: int = 10000, dim: int = 512, num_classes: int = 10,
-                 spread: float = 0.5, imbalance: float = 1.0, seed: int = 0):
-        for name, value in (("train_size", train_size), ("test_size", test_size), ("dim", dim),
-                            ("num_classes", num_classes)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
-        if not spread > 0:
-            raise ValueError(f"spread must be positive, got {spread!r}")
-        if not imbalance >= 1:
-            raise ValueError(f"imbalance must be at least 1 (1 = balanced), got {imbalance!r}")
+    def __init__(self, train_size: Count = 50000, test_size: Count = 10000, dim: Count = 512, num_classes: Count = 10,
+                 spread: Annotated[float, Gt(0)] = 0.5, imbalance: Annotated[float, Ge(1)] = 1.0, seed: int = 0):
         self.options = {"train_size": train_size, "test_size": test_size, "dim": dim, "num_classes": num_classes,
                         "spread": spread, "imbalance": imbalance, "seed": seed}
         self.num_classes = num_classes

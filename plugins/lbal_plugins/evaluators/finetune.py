@@ -36,11 +36,13 @@ says mean/std normalisation: we follow the paper. It cropped the full-size image
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Gt
 
 from lbal_bench import hookimpl
 
-AUGMENTATIONS = ("crop", "translate", "none")
-OPTIMIZERS = ("adam", "sgd")
+Rate = Annotated[float, Gt(0)]
 
 
 @dataclass(frozen=True)
@@ -64,18 +66,11 @@ class Finetune:
     needs_images = True
     runtime_options = ("workers",)
 
-    def __init__(self, epochs: int = 100, batch_size: int = 256, milestones: tuple[int, ...] = (30, 60, 90),
-                 optimizer: str | None = None, lr: float | None = None, head_lr: float | None = None,
-                 standardise: bool | None = None, augment: str = "crop", flip: bool = True,
-                 mean_per_class: bool = False, workers: int = 0):
-        if epochs < 1 or batch_size < 2 or workers < 0:
-            raise ValueError("epochs must be at least 1, batch_size at least 2 and workers at least 0")
-        if any(rate is not None and rate <= 0 for rate in (lr, head_lr)):
-            raise ValueError("lr and head_lr must be positive")
-        if optimizer not in (None, *OPTIMIZERS):
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)} or null, got {optimizer!r}")
-        if augment not in AUGMENTATIONS:
-            raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {augment!r}")
+    def __init__(self, epochs: Annotated[int, Ge(1)] = 100, batch_size: Annotated[int, Ge(2)] = 256,
+                 milestones: tuple[int, ...] = (30, 60, 90), optimizer: Literal["adam", "sgd"] | None = None,
+                 lr: Rate | None = None, head_lr: Rate | None = None, standardise: bool | None = None,
+                 augment: Literal["crop", "translate", "none"] = "crop", flip: bool = True,
+                 mean_per_class: bool = False, workers: Annotated[int, Ge(0)] = 0):
         self.epochs, self.batch_size, self.milestones = epochs, batch_size, list(milestones)
         self.optimizer, self.lr, self.head_lr, self.standardise = optimizer, lr, head_lr, standardise
         self.augment, self.flip, self.mean_per_class, self.workers = augment, flip, mean_per_class, workers

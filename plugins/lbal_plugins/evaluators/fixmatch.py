@@ -42,12 +42,15 @@ ResNet-18 from scratch for FixMatch's 2^20 steps.
 from __future__ import annotations
 
 import math
+from typing import Annotated, Literal
 
 import numpy as np
+from annotated_types import Ge, Gt, Interval
 
 from lbal_bench import hookimpl
 
-INITS = ("backbone", "scratch")
+Count = Annotated[int, Ge(1)]
+Decay = Annotated[float, Interval(ge=0, lt=1)]  # momentum, ema
 
 
 def unlabeled_loss(logits_weak, logits_strong, threshold: float):
@@ -73,18 +76,12 @@ class FixMatch:
     needs_images = True
     runtime_options = ("workers",)
 
-    def __init__(self, steps: int = 2**20, batch_size: int = 64, mu: int = 7, threshold: float = 0.95,
-                 lambda_u: float = 1.0, lr: float = 0.03, momentum: float = 0.9, weight_decay: float = 5e-4,
-                 ema: float = 0.999, init: str = "backbone", flip: bool = True, mean_per_class: bool = False,
-                 workers: int = 0):
-        if steps < 1 or batch_size < 1 or mu < 1 or workers < 0:
-            raise ValueError("steps, batch_size and mu must be at least 1 and workers at least 0")
-        if not 0 <= threshold <= 1 or not 0 <= ema < 1:
-            raise ValueError("threshold must be in [0, 1] and ema in [0, 1)")
-        if lr <= 0 or lambda_u < 0 or weight_decay < 0 or not 0 <= momentum < 1:
-            raise ValueError("lr must be positive, lambda_u and weight_decay non-negative, momentum in [0, 1)")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    def __init__(self, steps: Count = 2**20, batch_size: Count = 64, mu: Count = 7,
+                 threshold: Annotated[float, Interval(ge=0, le=1)] = 0.95, lambda_u: Annotated[float, Ge(0)] = 1.0,
+                 lr: Annotated[float, Gt(0)] = 0.03, momentum: Decay = 0.9,
+                 weight_decay: Annotated[float, Ge(0)] = 5e-4, ema: Decay = 0.999,
+                 init: Literal["backbone", "scratch"] = "backbone", flip: bool = True, mean_per_class: bool = False,
+                 workers: Annotated[int, Ge(0)] = 0):
         self.steps, self.batch_size, self.mu, self.threshold, self.lambda_u = steps, batch_size, mu, threshold, lambda_u
         self.lr, self.momentum, self.weight_decay, self.ema = lr, momentum, weight_decay, ema
         self.init, self.flip, self.mean_per_class, self.workers = init, flip, mean_per_class, workers

@@ -9,14 +9,22 @@ standardised on the labeled set), so one change reaches all of them.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import Pool
 from lbal_bench.kit.training import LinearHead, fit_linear
 
 BLOCK = 8192  # points scored at a time: bounds memory on 1000-class pools
+
+# The head's option types, range included: a sampler with options of its own (uherding,
+# dcom) repeats the head's parameters in its signature with these.
+Epochs = Annotated[int, Ge(1)]
+LearningRate = Annotated[float, Gt(0)]
+Milestones = Sequence[int]
+BatchSize = Annotated[int, Ge(1)]
 
 
 class HeadOptions:
@@ -29,16 +37,11 @@ class HeadOptions:
 
     sampler_name = "sampler"
 
-    def __init__(self, epochs: int = 100, lr: float = 0.001, milestones: Sequence[int] = (50, 75),
-                 batch_size: int = 128, standardise: bool = True):
-        if epochs < 1 or batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
-        if not lr > 0:
-            raise ValueError("lr must be positive")
+    def __init__(self, epochs: Epochs = 100, lr: LearningRate = 0.001, milestones: Milestones = (50, 75),
+                 batch_size: BatchSize = 128, standardise: bool = True):
+        # an order within the list, which an annotation cannot declare
         if any(m < 1 for m in milestones) or list(milestones) != sorted(milestones):
             raise ValueError("milestones must be increasing epoch numbers of at least 1")
-        if not isinstance(standardise, bool):
-            raise ValueError(f"standardise must be true or false, got {standardise!r}")
         self.epochs = epochs
         self.lr = lr
         self.milestones = list(milestones)

@@ -49,8 +49,10 @@ Where we differ from the reference code:
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import torch_device
@@ -123,14 +125,9 @@ class ActiveFT:
     iterative = True
     cold_start = True
 
-    def __init__(self, temperature: float = 0.07, iterations: int = 300, lr: float = 0.001, balance: float = 1.0,
-                 subset_size: int = SUBSET_SIZE):
-        if not temperature > 0 or not lr > 0 or not balance > 0:
-            raise ValueError("temperature, lr and balance must be positive")
-        if not isinstance(iterations, int) or iterations < 0:
-            raise ValueError(f"iterations must be an integer of at least 0, got {iterations!r}")
-        if not isinstance(subset_size, int) or subset_size < 1:
-            raise ValueError(f"subset_size must be an integer of at least 1, got {subset_size!r}")
+    def __init__(self, temperature: Annotated[float, Gt(0)] = 0.07, iterations: Annotated[int, Ge(0)] = 300,
+                 lr: Annotated[float, Gt(0)] = 0.001, balance: Annotated[float, Gt(0)] = 1.0,
+                 subset_size: Annotated[int, Ge(1)] = SUBSET_SIZE):
         self.temperature = temperature
         self.iterations = iterations
         self.lr = lr

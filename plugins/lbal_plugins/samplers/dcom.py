@@ -47,13 +47,16 @@ Where we differ from the reference code:
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import scipy.sparse as sp
+from annotated_types import Gt, Interval
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import radius_graph, sqdist_blocks
 
-from ._uncertainty import HeadOptions, margin_uncertainty, scores_of
+from ._uncertainty import BatchSize, Epochs, HeadOptions, LearningRate, Milestones, margin_uncertainty, scores_of
 
 
 def min_max(values: np.ndarray) -> np.ndarray:
@@ -104,16 +107,16 @@ class DCoM(HeadOptions):
     iterative = True
     cold_start = True
 
-    def __init__(self, initial_delta: float = 0.6, max_delta: float = 1.1, delta_resolution: float = 0.05,
-                 k_logistic: float = 50, a_logistic: float = 0.8, epochs: int = 100, lr: float = 0.001,
-                 milestones=(50, 75), batch_size: int = 128, standardise: bool = True):
+    def __init__(self, initial_delta: Annotated[float, Gt(0)] = 0.6, max_delta: Annotated[float, Gt(0)] = 1.1,
+                 delta_resolution: Annotated[float, Gt(0)] = 0.05, k_logistic: Annotated[float, Gt(0)] = 50,
+                 a_logistic: Annotated[float, Interval(ge=0, le=1)] = 0.8, epochs: Epochs = 100,
+                 lr: LearningRate = 0.001, milestones: Milestones = (50, 75), batch_size: BatchSize = 128,
+                 standardise: bool = True):
         super().__init__(epochs, lr, milestones, batch_size, standardise)
-        if not 0 < initial_delta <= max_delta:
-            raise ValueError(f"initial_delta must be in (0, max_delta], got {initial_delta}")
-        if not 0 < delta_resolution < max_delta:
-            raise ValueError(f"delta_resolution must be in (0, max_delta), got {delta_resolution}")
-        if not k_logistic > 0 or not 0 <= a_logistic <= 1:
-            raise ValueError("k_logistic must be positive and a_logistic in [0, 1]")
+        if initial_delta > max_delta:
+            raise ValueError(f"initial_delta must be at most max_delta ({max_delta}), got {initial_delta}")
+        if delta_resolution >= max_delta:
+            raise ValueError(f"delta_resolution must be below max_delta ({max_delta}), got {delta_resolution}")
         self.initial_delta = initial_delta
         self.max_delta = max_delta
         self.delta_resolution = delta_resolution

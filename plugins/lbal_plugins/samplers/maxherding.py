@@ -40,8 +40,10 @@ Where we differ from the reference code:
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import sqdist_blocks
@@ -49,6 +51,10 @@ from lbal_bench.kit.compute import sqdist_blocks
 from ._threads import single_thread
 
 MAX_CANDIDATES = 35_000
+
+# the option types maxherding shares with uherding, range included
+KernelWidth = Annotated[float, Gt(0)]
+SubsetSize = Annotated[int, Ge(1)]
 
 
 def candidate_count(labeled: int, budget: int, cap: int = MAX_CANDIDATES) -> int:
@@ -113,11 +119,7 @@ class MaxHerding:
     iterative = True
     cold_start = True
 
-    def __init__(self, h: float = 1.0, subset_size: int = MAX_CANDIDATES):
-        if not h > 0:
-            raise ValueError(f"h must be positive, got {h}")
-        if not isinstance(subset_size, int) or subset_size < 1:
-            raise ValueError(f"subset_size must be an integer of at least 1, got {subset_size!r}")
+    def __init__(self, h: KernelWidth = 1.0, subset_size: SubsetSize = MAX_CANDIDATES):
         self.h = h
         self.subset_size = subset_size
 

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import KMeansOptions, mean_knn_sqdist
@@ -54,18 +56,9 @@ class TypiClust(KMeansOptions):
     iterative = True
     cold_start = True
 
-    knn: int = 20
-    max_clusters: int = 500
-    min_cluster_size: int = 5
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.knn < 1:
-            raise ValueError(f"knn must be at least 1, got {self.knn}")
-        if self.max_clusters < 1:
-            raise ValueError(f"max_clusters must be at least 1, got {self.max_clusters}")
-        if self.min_cluster_size < 0:
-            raise ValueError(f"min_cluster_size must be at least 0, got {self.min_cluster_size}")
+    knn: Annotated[int, Ge(1)] = 20
+    max_clusters: Annotated[int, Ge(1)] = 500
+    min_cluster_size: Annotated[int, Ge(0)] = 5
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         features = np.asarray(pool.features)

@@ -49,8 +49,9 @@ import numpy as np
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import sqdist_blocks
 
-from ._uncertainty import HeadOptions, log_softmax, margin_uncertainty, scores_of
-from .maxherding import MAX_CANDIDATES, candidates, gaussian_kernel, herding
+from ._uncertainty import (BatchSize, Epochs, HeadOptions, LearningRate, Milestones, log_softmax,
+                           margin_uncertainty, scores_of)
+from .maxherding import MAX_CANDIDATES, KernelWidth, SubsetSize, candidates, gaussian_kernel, herding
 
 TEMPERATURES = np.round(np.arange(1.0, 20.0, 0.1), 1)  # the reference's grid
 HELD_OUT = 0.3  # share of the labeled points the temperature is calibrated on
@@ -89,17 +90,10 @@ class UHerding(HeadOptions):
     iterative = True
     cold_start = True
 
-    def __init__(self, h: float = 1.0, subset_size: int = MAX_CANDIDATES, adaptive_h: bool = True,
-                 temperature_scaling: bool = True, epochs: int = 100, lr: float = 0.001,
-                 milestones=(50, 75), batch_size: int = 128, standardise: bool = True):
+    def __init__(self, h: KernelWidth = 1.0, subset_size: SubsetSize = MAX_CANDIDATES, adaptive_h: bool = True,
+                 temperature_scaling: bool = True, epochs: Epochs = 100, lr: LearningRate = 0.001,
+                 milestones: Milestones = (50, 75), batch_size: BatchSize = 128, standardise: bool = True):
         super().__init__(epochs, lr, milestones, batch_size, standardise)
-        if not h > 0:
-            raise ValueError(f"h must be positive, got {h}")
-        if not isinstance(subset_size, int) or subset_size < 1:
-            raise ValueError(f"subset_size must be an integer of at least 1, got {subset_size!r}")
-        for name, value in (("adaptive_h", adaptive_h), ("temperature_scaling", temperature_scaling)):
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, got {value!r}")
         self.h = h
         self.subset_size = subset_size
         self.adaptive_h = adaptive_h

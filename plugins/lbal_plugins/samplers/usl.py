@@ -41,8 +41,10 @@ Where we differ from the code:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge, Gt, Interval
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.compute import KMeansOptions, mean_knn_sqdist, sqdist_blocks, torch_device
@@ -80,24 +82,12 @@ class USL(KMeansOptions):
     init: str = "random"
     nredo: int = 1
     niter: int = 200
-    knn: int = 400
-    lam: float = 0.5
-    alpha: float = 0.5
-    momentum: float = 0.9
-    iters: int = 10
-    horizon: float = 4.0
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.knn < 1:
-            raise ValueError(f"knn must be at least 1, got {self.knn}")
-        if self.lam < 0 or self.alpha <= 0 or self.horizon <= 0:
-            raise ValueError(f"need lam >= 0, alpha > 0 and horizon > 0, got lam={self.lam}, "
-                             f"alpha={self.alpha}, horizon={self.horizon}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.iters < 1:
-            raise ValueError(f"iters must be at least 1, got {self.iters}")
+    knn: Annotated[int, Ge(1)] = 400
+    lam: Annotated[float, Ge(0)] = 0.5
+    alpha: Annotated[float, Gt(0)] = 0.5
+    momentum: Annotated[float, Interval(ge=0, lt=1)] = 0.9
+    iters: Annotated[int, Ge(1)] = 10
+    horizon: Annotated[float, Gt(0)] = 4.0
 
     def select(self, pool: Pool, budget: int, rng: np.random.Generator) -> np.ndarray:
         features = np.asarray(pool.features)

@@ -58,7 +58,10 @@ releases.)
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
+from annotated_types import Ge, Gt
 
 from lbal_bench import Pool, hookimpl
 from lbal_bench.kit.training import Adam, TorchRandom, one_blas_thread
@@ -114,23 +117,15 @@ class VAALSampler:
 
     def __init__(
         self,
-        iterations: int = 300,
-        latent_dim: int = 32,
-        hidden_dim: int = 256,
-        batch_size: int = 128,
-        lr: float = 5e-4,
-        beta: float = 1.0,
-        adversary_param: float = 1.0,
-        vae_steps: int = 2,
+        iterations: Annotated[int, Ge(1)] = 300,
+        latent_dim: Annotated[int, Ge(1)] = 32,
+        hidden_dim: Annotated[int, Ge(1)] = 256,
+        batch_size: Annotated[int, Ge(1)] = 128,
+        lr: Annotated[float, Gt(0)] = 5e-4,
+        beta: Annotated[float, Ge(0)] = 1.0,
+        adversary_param: Annotated[float, Ge(0)] = 1.0,
+        vae_steps: Annotated[int, Ge(1)] = 2,
     ):
-        for name, value in (("iterations", iterations), ("latent_dim", latent_dim), ("hidden_dim", hidden_dim),
-                            ("batch_size", batch_size), ("vae_steps", vae_steps)):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if not lr > 0:
-            raise ValueError("lr must be positive")
-        if beta < 0 or adversary_param < 0:
-            raise ValueError("beta and adversary_param must not be negative")
         self.iterations = iterations
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
