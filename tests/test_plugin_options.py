@@ -81,9 +81,9 @@ REFUSED = [
     ("evaluator", "finetune", {"lr": 0}, "option 'lr' must be float | None (> 0), got 0"),
     ("evaluator", "finetune", {"head_lr": -1.0}, "option 'head_lr' must be float | None (> 0), got -1.0"),
     ("evaluator", "finetune", {"optimizer": "adamw"},
-     "option 'optimizer' must be Literal['adam', 'sgd'] | None, got 'adamw'"),
+     "option 'optimizer' must be 'adam' | 'sgd' | None, got 'adamw'"),
     ("evaluator", "finetune", {"augment": "flip"},
-     "option 'augment' must be Literal['crop', 'translate', 'none'], got 'flip'"),
+     "option 'augment' must be 'crop' | 'translate' | 'none', got 'flip'"),
     ("evaluator", "fixmatch", {"steps": 0}, "option 'steps' must be int (>= 1), got 0"),
     ("evaluator", "fixmatch", {"batch_size": 0}, "option 'batch_size' must be int (>= 1), got 0"),
     ("evaluator", "fixmatch", {"mu": 0}, "option 'mu' must be int (>= 1), got 0"),
@@ -94,7 +94,7 @@ REFUSED = [
     ("evaluator", "fixmatch", {"momentum": 1.0}, "option 'momentum' must be float (>= 0, < 1), got 1.0"),
     ("evaluator", "fixmatch", {"weight_decay": -1e-4}, "option 'weight_decay' must be float (>= 0), got -0.0001"),
     ("evaluator", "fixmatch", {"ema": 1}, "option 'ema' must be float (>= 0, < 1), got 1"),
-    ("evaluator", "fixmatch", {"init": "random"}, "option 'init' must be Literal['backbone', 'scratch'], got 'random'"),
+    ("evaluator", "fixmatch", {"init": "random"}, "option 'init' must be 'backbone' | 'scratch', got 'random'"),
     # datasets (the range is checked before the files are looked for)
     ("dataset", "digits", {"test_size": 1}, "option 'test_size' must be float (> 0, < 1), got 1"),
     ("dataset", "dtd", {"partition": 11}, "option 'partition' must be int (>= 1, <= 10), got 11"),
@@ -156,6 +156,6 @@ def test_plugins_json_lists_the_declared_ranges(cli):
     assert options["usl", "momentum"] == {"type": "float", "range": ">= 0, < 1", "default": 0.9}
     assert options["uherding", "epochs"] == {"type": "int", "range": ">= 1", "default": 100}
     assert options["fixmatch", "threshold"] == {"type": "float", "range": ">= 0, <= 1", "default": 0.95}
-    assert options["finetune", "optimizer"] == {"type": "Literal['adam', 'sgd'] | None", "range": None, "default": None}
+    assert options["finetune", "optimizer"] == {"type": "'adam' | 'sgd' | None", "range": None, "default": None}
     assert options["dtd", "partition"] == {"type": "int", "range": ">= 1, <= 10", "default": 1}
     assert options["tiny_cnn", "size"] == {"type": "int | None", "range": ">= 2", "default": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import inspect
@@ -123,6 +124,8 @@ def _type_name(annotation: Any) -> str:
         return " | ".join(_type_name(member) for member in typing.get_args(annotation))
     if annotation is type(None):
         return "None"
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(choice) for choice in typing.get_args(annotation))
     shown = str(annotation) if typing.get_args(annotation) else getattr(annotation, "__name__", str(annotation))
     return shown.replace("typing.", "").replace("collections.abc.", "")
 
@@ -170,8 +173,11 @@ def options_of(factory: Callable) -> tuple[Option, ...]:
     except (TypeError, ValueError):
         return ()
     try:
-        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory,
-                                     include_extras=True)
+        # a dataclass's fields by its MRO, so an inherited field's annotation resolves in the
+        # module that declared it; a class's __init__ or a function's own signature otherwise
+        owner = factory if dataclasses.is_dataclass(factory) else \
+            factory.__init__ if inspect.isclass(factory) else factory
+        hints = typing.get_type_hints(owner, include_extras=True)
     except Exception:  # an annotation naming something not importable here: check names only
         hints = {}
     return tuple(Option(p.name, p.default, hints.get(p.name, Any)) for p in parameters
