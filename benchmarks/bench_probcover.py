@@ -1,28 +1,27 @@
-"""ProbCover at scale: the pruned exact ball graph against the dense pairwise one.
+"""ProbCover at scale: a full selection against the former implementation, in one run.
 
-``probcover`` builds its δ-ball graph with ``lbal_bench.kit.compute.radius_graph``, an exact
-range search that compares each cell of a coarse partition only with the cells within
-reach (``close_pairs``), and finds δ from one exact faiss search per pseudo-label (the
-distance to the nearest other label). Before, both went through every pairwise distance
-in torch blocks (``dense_radius_graph`` below is the former graph builder).
+``probcover`` finds δ and its ball graph with one pruned exact range search
+(``lbal_bench.kit.neighbours.close_pairs``, cells: the pseudo-labels, bisector bounds
+between them). Before (``former_select`` below, restated from the former sampler), δ came
+from one exhaustive faiss search per pseudo-label (each point's distance to the nearest
+point of another label) and the graph from ``lbal_bench.kit.compute.radius_graph``
+(triangle-inequality bounds on cells, which prune nothing on these data), the greedy
+step being the same.
 
-Rows, on ``clustered_features`` (100 clusters, spread 0.5, L2-normalised; ``pool.num_classes
-= 100`` for the pseudo-label K-means), 100 labels from zero:
+Rows, on ``clustered_features`` (the ``synthetic`` dataset's generator: 100 clusters,
+spread 0.5, L2-normalised, 512 dimensions; ``pool.num_classes = 100`` for the
+pseudo-label K-means), the default options (``delta: auto-once``), 100 labels from
+zero, each side paying for the K-means: 10,000 and 20,000 points (and 50,000 with
+``LBAL_BENCH_LARGE=1``; the issue's goal there is at most 10 s on 2 cores). Each row
+records the wall and CPU (process) time of both sides, the load average, both δ and
+whether the picks are identical (asserted).
 
-- a full selection with ``delta: auto-once`` (K-means, purity rule, graph, greedy) at
-  10,000 × 512 (50,000 × 512 with ``LBAL_BENCH_LARGE=1``; the issue's goal there is at
-  most 10 s on 2 cores), on the machine's threads;
-- the graph alone, ours against the dense one, at 5,000 × 512 (20,000 with
-  ``LBAL_BENCH_LARGE=1``), with the picks of the greedy step on each graph at the same δ:
-  they must be identical.
-
-Run: ``pytest benchmarks/bench_probcover.py --benchmark-only -q -s``; results in
-RESULTS.md.
+Run: ``LBAL_BENCH_LARGE=1 pytest benchmarks/bench_probcover.py --benchmark-only -q -s
+--benchmark-json benchmarks/results/probcover.json``; results in RESULTS.md.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 
@@ -31,104 +30,72 @@ import pytest
 from conftest import clustered_features
 
 from lbal_bench import LabelOracle, Pool
-from lbal_bench.kit.compute import radius_graph, sqdist_blocks
+from lbal_bench.kit.compute import nearest, radius_graph
 from lbal_bench.plugins import get_registry
+from lbal_plugins.samplers.probcover import ONCE_SEED, greedy_cover
 
 CLUSTERS = 100
 BUDGET = 100
+SIZES = [10_000, 20_000] + ([50_000] if os.environ.get("LBAL_BENCH_LARGE") else [])
 _lines: list[str] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
 def print_summary():
     yield
-    print("\n".join(["", "| row | pool | δ | edges | time | picks |", "|:--|:--|--:|--:|--:|:--|", *_lines]))
-
-
-@functools.lru_cache(maxsize=2)
-def features(n: int) -> np.ndarray:
-    return clustered_features(n, 512, CLUSTERS, spread=0.5, seed=0)[0]
+    print("\n".join(["", "| pool | before: wall / CPU | now: wall / CPU | speed-up wall / CPU | picks | δ | load |",
+                     "|:--|--:|--:|--:|:--|--:|--:|", *_lines]))
 
 
 def pool_of(x: np.ndarray) -> Pool:
     return Pool(x, np.empty(0, dtype=np.int64), CLUSTERS, LabelOracle(np.zeros(len(x), dtype=np.int64), []))
 
 
-def dense_radius_graph(x: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """The former ``radius_graph``: every pairwise distance, block by block (upper triangle)."""
-    import torch
-
-    n = len(x)
-    sources, targets = [np.arange(n)], [np.arange(n)]
-    for start, d2 in sqdist_blocks(x, x):
-        rows = torch.arange(start, start + len(d2), device=d2.device)[:, None]
-        cols = torch.arange(n, device=d2.device)[None, :]
-        i, j = ((d2 < radius * radius) & (cols > rows)).nonzero().T.cpu().numpy()
-        sources += [i + start, j]
-        targets += [j, i + start]
-    sources, targets = np.concatenate(sources), np.concatenate(targets)
-    order = np.lexsort((targets, sources))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(sources, minlength=n))])
-    return indptr, targets[order]
+def former_nearest_other(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The former rule's distances: one exact faiss search per label, its points against all others'."""
+    out = np.full(len(features), np.inf)
+    for label in np.unique(labels):
+        inside = labels == label
+        if not inside.all():
+            out[inside] = nearest(features[~inside], features[inside], 1)[0][:, 0]
+    return np.sqrt(np.maximum(out, 0))
 
 
-SELECTION_N = 50_000 if os.environ.get("LBAL_BENCH_LARGE") else 10_000
-GRAPH_N = 20_000 if os.environ.get("LBAL_BENCH_LARGE") else 5_000
+def former_select(sampler, pool: Pool, budget: int) -> tuple[np.ndarray, float]:
+    """The former sampler's selection from no labels: ``(picks, δ)`` (no saturation here)."""
+    x = np.asarray(pool.features)
+    pseudo = sampler.cluster_labels(x, pool.num_classes, ONCE_SEED)
+    grid = sampler.grid()
+    purities = (former_nearest_other(x, pseudo)[None, :] >= grid[:, None]).mean(axis=1)
+    pure = np.flatnonzero(purities >= sampler.purity)
+    delta = float(grid[pure[-1] if pure.size else 0])
+    indptr, indices = radius_graph(x, delta)
+    return greedy_cover(indptr, indices, pool.labeled, budget), delta
 
 
-def test_selection(benchmark):
-    x = features(SELECTION_N)
-    benchmark.group = f"ProbCover selection, {SELECTION_N:,} x 512, 100 labels from zero"
+def timed(f):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = f()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_selection(benchmark, n):
+    x = clustered_features(n, 512, CLUSTERS, spread=0.5, seed=0)[0]
+    benchmark.group = "ProbCover selection, 512 dimensions, 100 labels from zero"
     sampler = get_registry().create("sampler", "probcover", {})
-    infos = []
-
-    def select():
-        pool = pool_of(x)
-        picks = sampler.select(pool, BUDGET, np.random.default_rng(0))
-        sampler._once.clear()  # every round pays for the δ rule, as a chain's first step
-        infos.append(pool.info)
-        return picks
-
-    picks = benchmark.pedantic(select, rounds=1, iterations=1)
-    assert len(np.unique(picks)) == BUDGET
-    edges = int(np.diff(radius_graph(x, infos[0]["delta"])[0]).sum())
-    _lines.append(f"| ours, full selection (auto-once δ, purity {infos[0]['purity']:.3f}) | {SELECTION_N:,} × 512 | "
-                  f"{infos[0]['delta']} | {edges:,} | {benchmark.stats.stats.mean:.1f} s | - |")
-
-
-def greedy_picks(graph: tuple[np.ndarray, np.ndarray], n: int, delta: float) -> np.ndarray:
-    """The probcover greedy step on a given graph (the sampler's, with its graph swapped in)."""
-    import lbal_plugins.samplers.probcover as module
-
-    original = module.radius_graph
-    module.radius_graph = lambda x, radius: graph
-    try:
-        sampler = get_registry().create("sampler", "probcover", {"delta": delta})
-        return sampler.select(pool_of(features(n)), BUDGET, np.random.default_rng(0))
-    finally:
-        module.radius_graph = original
-
-
-@pytest.mark.parametrize("row", ["ours (pruned)", "dense (before)"])
-def test_graph(benchmark, row):
-    x = features(GRAPH_N)
-    benchmark.group = f"ProbCover ball graph, {GRAPH_N:,} x 512"
-    sampler = get_registry().create("sampler", "probcover", {})
-    delta, _ = sampler.choose_delta(pool_of(x), np.random.default_rng(0))
-    build = radius_graph if row.startswith("ours") else dense_radius_graph
-    start = time.perf_counter()
-    graph = benchmark.pedantic(build, args=(x, delta), rounds=1, iterations=1)
-    seconds = time.perf_counter() - start
-    picks = greedy_picks(graph, GRAPH_N, delta)
-    _graphs[row] = (graph, picks)
-    same = ""
-    if len(_graphs) == 2:
-        (g1, p1), (g2, p2) = _graphs.values()
-        identical = all(np.array_equal(a, b) for a, b in zip(g1, g2))
-        same = f"graphs {'identical' if identical else 'differ'}; picks {'identical' if np.array_equal(p1, p2) else 'differ'}"
-        assert np.array_equal(p1, p2)
-    _lines.append(f"| {row}, graph only | {GRAPH_N:,} × 512 | {delta} | {int(np.diff(graph[0]).sum()):,} | {seconds:.1f} s | "
-                  f"{same or '-'} |")
-
-
-_graphs: dict[str, tuple] = {}
+    (before, before_delta), before_wall, before_cpu = timed(lambda: former_select(sampler, pool_of(x), BUDGET))
+    pool = pool_of(x)
+    cpu = time.process_time()
+    picks = benchmark.pedantic(sampler.select, args=(pool, BUDGET, np.random.default_rng(0)), rounds=1, iterations=1)
+    cpu = time.process_time() - cpu
+    wall = benchmark.stats.stats.mean
+    load = os.getloadavg()[0]
+    same = np.array_equal(picks, before)
+    benchmark.extra_info.update(n=n, delta=pool.info["delta"], former_delta=before_delta, purity=pool.info["purity"],
+                                picks_equal=bool(same), wall_s=wall, cpu_s=cpu, former_wall_s=before_wall,
+                                former_cpu_s=before_cpu, load_average=load)
+    _lines.append(f"| {n:,} × 512 | {before_wall:.1f} s / {before_cpu:.1f} s | {wall:.1f} s / {cpu:.1f} s | "
+                  f"{before_wall / wall:.1f}× / {before_cpu / cpu:.1f}× | {'identical' if same else 'DIFFER'} | "
+                  f"{pool.info['delta']} (before {before_delta}) | {load:.1f} |")
+    assert same and pool.info["delta"] == before_delta

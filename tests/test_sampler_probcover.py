@@ -9,6 +9,7 @@ from sampler_contract import assert_valid, check_contract, contract_cases, make_
 from lbal_bench import LbalError
 from lbal_bench.kit.compute import close_pairs, radius_graph
 from lbal_bench.features import l2_normalise
+from lbal_plugins.datasets.synthetic import clustered_features
 from lbal_plugins.samplers.probcover import purity_delta
 
 CASES = contract_cases()
@@ -117,19 +118,23 @@ def test_purity_rule_takes_the_largest_delta_whose_balls_are_pure_enough(alpha):
     purities = np.array([brute_force_purity(distances(x), pseudo, g) for g in grid])
     assert 0 < (purities >= alpha).sum() < len(grid)
     best = np.flatnonzero(purities >= alpha)[-1]
-    assert purity_delta(x, pseudo, grid, alpha) == (grid[best], purities[best])
+    for probes in (1, 5, 90):  # the first radius too low, too high, right: one answer
+        delta, purity, pairs = purity_delta(x, pseudo, grid, alpha, probes=probes)
+        assert (delta, purity) == (grid[best], purities[best])
+        found = {(int(i), int(j)) for i, j, d2 in zip(pairs.i, pairs.j, pairs.d2) if d2 < np.float32(delta**2)}
+        assert found == {(int(i), int(j)) for i, j in np.argwhere(np.triu(distances(x) < delta, 1))}
 
 
 def test_purity_rule_falls_back_to_the_smallest_delta():
     x = np.repeat(np.eye(2, 4, dtype=np.float32), 2, axis=0)
     pseudo = np.array([0, 1, 2, 3])  # duplicates with different labels: no ball is pure
-    assert purity_delta(x, pseudo, np.array([0.1, 0.2]), 0.5) == (0.1, 0.0)
+    assert purity_delta(x, pseudo, np.array([0.1, 0.2]), 0.5)[:2] == (0.1, 0.0)
 
 
 def test_purity_rule_on_separated_blobs_reaches_across_each_blob_only():
     x, blob = separated_blobs()
     d = distances(x)
-    delta, purity = purity_delta(x, blob, np.round(0.05 * np.arange(1, 41), 10), 0.95)
+    delta, purity, _ = purity_delta(x, blob, np.round(0.05 * np.arange(1, 41), 10), 0.95)
     assert purity == 1.0
     assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
 
@@ -138,7 +143,7 @@ def test_delta_by_purity_on_separated_blobs_gives_one_pick_per_blob():
     x, blob = separated_blobs()
     pool = pool_of(x, num_classes=3)
     sampler = make_sampler("probcover")
-    delta, _ = sampler.choose_delta(pool, np.random.default_rng(0))
+    delta, _, _ = sampler.delta_and_graph(pool, np.random.default_rng(0))
     d = distances(x)
     assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
     chosen = sampler.select(pool, 3, np.random.default_rng(0))
@@ -169,15 +174,16 @@ def test_auto_once_seeds_its_kmeans_with_a_constant_and_auto_per_step_with_the_s
     import lbal_plugins.samplers.probcover as module
 
     seeds = []
-    monkeypatch.setattr(module.ProbCover, "purity_rule", lambda self, x, k, seed: seeds.append(seed) or (0.3, 1.0))
     x, _ = separated_blobs()
+    monkeypatch.setattr(module.ProbCover, "purity_rule",
+                        lambda self, x, k, seed: seeds.append(seed) or (0.3, 1.0, module.close_pairs(x, 0.3)))
     once = make_sampler("probcover")
     for seed in (0, 1):  # another seed, another step: the same pool, one δ computed once
-        once.choose_delta(pool_of(x, num_classes=3), np.random.default_rng(seed))
+        once.delta_and_graph(pool_of(x, num_classes=3), np.random.default_rng(seed))
     assert seeds == [module.ONCE_SEED]
     per_step = make_sampler("probcover", delta="auto-per-step")
     for seed in (0, 1):
-        per_step.choose_delta(pool_of(x, num_classes=3), np.random.default_rng(seed))
+        per_step.delta_and_graph(pool_of(x, num_classes=3), np.random.default_rng(seed))
     assert seeds[1:] == [int(np.random.default_rng(s).integers(2**31 - 1)) for s in (0, 1)]
 
 
@@ -189,3 +195,43 @@ def test_from_zero_labels_picks_the_densest_ball_first():
     delta = safe_delta(d, 0.1)
     chosen = make_sampler("probcover", delta=delta).select(pool, 1, np.random.default_rng(0))
     assert chosen[0] == int(np.argmax((d < delta).sum(axis=1)))
+
+
+def brute_force_purity_rule(x: np.ndarray, pseudo: np.ndarray, grid: np.ndarray, alpha: float) -> float:
+    """The purity rule on dense distances: the largest δ of the grid pure enough, else the smallest."""
+    purities = [brute_force_purity(distances(x), pseudo, g) for g in grid]
+    pure = [g for g, p in zip(grid, purities) if p >= alpha]
+    return pure[-1] if pure else grid[0]
+
+
+@pytest.mark.parametrize("labeled", [(), (5, 200, 333)])
+def test_default_rule_and_picks_equal_a_dense_restatement(labeled):
+    """Clustered unit vectors (the synthetic dataset's): δ by the purity rule and the greedy
+    picks at that δ, against dense distances."""
+    x, _ = clustered_features(400, 32, 8, spread=0.6, seed=3)
+    sampler = make_sampler("probcover")
+    pseudo = sampler.cluster_labels(x, 8, 0)
+    delta = brute_force_purity_rule(x, pseudo, sampler.grid(), 0.95)
+    assert 0.05 < delta < 2
+    pool = pool_of(x, labeled, num_classes=8)
+    chosen = sampler.select(pool, 12, np.random.default_rng(0))
+    assert pool.info["delta"] == delta
+    expected = brute_force_greedy(distances(x) < delta, np.asarray(labeled, dtype=np.int64))
+    assert list(chosen[:len(expected)]) == expected[:12]
+
+
+def test_a_chain_searches_once_per_pool(monkeypatch):
+    import lbal_plugins.samplers.probcover as module
+
+    calls = []
+    search = module.close_pairs
+    monkeypatch.setattr(module, "close_pairs", lambda *args: calls.append(args[1]) or search(*args))
+    x, _ = separated_blobs()
+    sampler = make_sampler("probcover")
+    first = sampler.select(pool_of(x, num_classes=3), 2, np.random.default_rng(0))
+    later = sampler.select(pool_of(x, first, num_classes=3), 2, np.random.default_rng(1))
+    assert len(calls) == 1 and not set(first) & set(later)
+    given = make_sampler("probcover", delta=0.3)
+    for seed in (0, 1):
+        given.select(pool_of(x, num_classes=3), 2, np.random.default_rng(seed))
+    assert calls[1:] == [0.3]

@@ -7,6 +7,7 @@ module imports only numpy/faiss at import time; torch and torchvision load lazil
 (``imagetraining`` and ``augment`` excepted: they are for torch evaluators).
 
 - ``compute``: K-means (one ``KMeansOptions``), faiss/torch distance kernels, k-NN.
+- ``neighbours``: exact ball pairs and graphs, pruned by bisector bounds between cells.
 - ``training``: linear heads on features (numpy on CPU, torch on CUDA), batched heads.
 - ``metrics``: top-1 and mean per-class accuracy.
 - ``imagetraining``, ``augment``: training networks on images (finetune, FixMatch).
