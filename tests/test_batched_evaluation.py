@@ -13,6 +13,12 @@ import yaml
 
 import lbal_process as lp
 from conftest import tiny_suite
+from lbal_bench.cells import build_grid, expand
+from lbal_bench.features import FeatureCache
+from lbal_bench.plugins import get_registry
+from lbal_bench.runner import Runner
+from lbal_bench.store import ResultStore
+from lbal_bench.suite import load_suite
 from lbal_plugins.evaluators.linear import Linear
 
 LINEAR = {"name": "linear", "options": {"epochs": 3, "batch_size": 4}}
@@ -69,6 +75,27 @@ def test_batched_records_equal_cell_by_cell_ones(cli, write_suite, batch_calls, 
     assert json.dumps(batched, sort_keys=True) == json.dumps(alone, sort_keys=True)
     linear_metrics = {r["metrics"]["top1"] for r in batched.values() if r["display"]["evaluator"] != "knn"}
     assert len(linear_metrics) > 1  # heads that differ: not one head copied to every cell
+
+
+class ThreeWorkers:
+    """An executor that says it has three workers and runs the jobs in this process (so
+    ``batch_calls`` sees them)."""
+
+    extracts_features = False
+    jobs = 3
+
+    def map(self, function, items):
+        return map(function, items)
+
+
+def test_an_executor_of_n_workers_gets_n_batches_a_key_with_the_same_records(cli, write_suite, batch_calls):
+    suite = write_suite(SUITE)
+    cells = expand(build_grid(load_suite(suite), get_registry()))
+    summary = Runner(ResultStore(Path("three")), FeatureCache(), suite="tiny", executor=ThreeWorkers()).run(cells)
+    assert summary.computed == CELLS
+    assert batch_calls == [2] * 12  # 4 keys (budget x protocol) of 6 cells, in 3 batches each
+    assert cli("run", str(suite), "--out", "one").exit_code == 0
+    assert records(Path("three")) == records(Path("one"))
 
 
 @pytest.mark.slow

@@ -14,9 +14,9 @@ same place.
 
 Cells whose evaluator batches (``evaluate_batch``, :func:`lbal_bench.evaluation.batches`)
 are not evaluated in their selection's chain: the cells that share a dataset, backbone,
-budget and evaluator (other samplers, seeds, starts) form one batch, a unit of work
-submitted after the chains, which evaluates them in one call and writes one record per
-cell. A batch computes (or waits for) whichever of its selections are not stored yet, so
+budget and evaluator (other samplers, seeds, starts) form a batch (or, with an executor
+of ``jobs`` workers, that many batches), a unit of work submitted after the chains, which
+evaluates them in one call and writes one record per cell. A batch computes (or waits for) whichever of its selections are not stored yet, so
 it depends on no order of execution, and it holds a claim on its key, so runs sharing a
 results directory do not evaluate a cell twice. Every record equals the one the cell
 would get evaluated alone, apart from its time and provenance (tests/test_batched_evaluation.py).
@@ -176,9 +176,14 @@ class Runner:
         evaluating = self.progress.add_task("evaluation", total=len(todo))
         store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
         jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
-        # after the chains (whose selections they evaluate), the largest budgets first
+        # after the chains (whose selections they evaluate), the largest first; a key's cells
+        # in as many batches as the executor has workers, so the batches run side by side
+        # as the cells they replace would (one batch of 7 ImageNet-size heads would hold
+        # one of two workers for the whole phase, benchmarks/RESULTS.md, "Grid wall time")
+        parts = getattr(self.executor, "jobs", None) or 1
+        split = [cells[part::parts] for cells in batched.values() for part in range(min(parts, len(cells)))]
         jobs += [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells], batch=True)
-                 for cells in sorted(batched.values(), key=lambda cells: -cells[0].budget * len(cells))]
+                 for cells in sorted(split, key=lambda cells: -cells[0].budget * len(cells))]
         for result in self.executor.map(run_chain, jobs):
             summary.problems += result.problems
             if result.error is not None:
@@ -211,13 +216,14 @@ class Runner:
         return result
 
     def compute_batch(self, cells: list[Cell]) -> ChainResult:
-        """Evaluate ``cells``, one evaluation batch (one ``batch_key``), in one call of their
-        evaluator, while holding the batch's claim; cells another process finished are
-        skipped, and their selections are computed first where none is stored yet."""
+        """Evaluate ``cells``, one evaluation batch (cells of one ``batch_key``), in one call
+        of their evaluator, while holding the batch's claim; cells another process finished
+        are skipped (before and, under the cell's lock, again before its record is
+        written), and their selections are computed first where none is stored yet."""
         first = cells[0]
         data = self._data(first.dataset, first.backbone)
         result = ChainResult()
-        with self.store.lock(f"{batch_key(first)}.batch"):
+        with self.store.lock(f"{fingerprint(sorted(c.fingerprint for c in cells))}.batch"):
             todo = [c for c in cells if self.store.load(c.fingerprint)[0] is None]
             result.skipped = len(cells) - len(todo)
             if not todo:
@@ -226,8 +232,12 @@ class Runner:
             metrics, seconds = evaluate_batch(first.evaluator, [s["indices"] for s in selections], data,
                                               [evaluation_rng(c.seed) for c in todo])
             for cell, selection, cell_metrics in zip(todo, selections, metrics):
-                # the batch's time, shared equally: what each cell's evaluation cost
-                self._store_record(cell, selection, cell_metrics, seconds / len(todo))
+                with self.store.lock(cell.fingerprint):
+                    if self.store.load(cell.fingerprint)[0] is not None:
+                        result.skipped += 1
+                        continue
+                    # the batch's time, shared equally: what each cell's evaluation cost
+                    self._store_record(cell, selection, cell_metrics, seconds / len(todo))
                 result.computed += 1
         return result
 
