@@ -6,7 +6,8 @@ import faiss
 import numpy as np
 import pytest
 
-from lbal_bench.kit.compute import KMeansOptions, greedy_kmeanspp
+from lbal_bench.kit import compute
+from lbal_bench.kit.compute import KMeansOptions, greedy_kmeanspp, kmeans
 from lbal_bench.features import l2_normalise
 
 
@@ -97,3 +98,72 @@ def test_cluster_labels_are_each_points_nearest_centroid():
     labels = options.cluster_labels(x, 12, 4)
     expected = ((x[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
     np.testing.assert_array_equal(labels, expected)
+
+
+def seeded_sets(monkeypatch, options: KMeansOptions, x: np.ndarray, k: int) -> list[np.ndarray]:
+    """The point sets ``options`` seeds on (one per run), recorded from ``greedy_kmeanspp``."""
+    seen, seed_on = [], compute.greedy_kmeanspp
+
+    def recording(sample, k, seed):
+        seen.append(sample.copy())
+        return seed_on(sample, k, seed)
+
+    monkeypatch.setattr(compute, "greedy_kmeanspp", recording)
+    options.centroids(x, k, 0)
+    return seen
+
+
+def test_greedy_seeds_on_a_subsample_of_distinct_points_then_lloyd_runs_on_all(monkeypatch):
+    x, _ = blobs(n_per=50, centres=10)
+    (sample,) = seeded_sets(monkeypatch, KMeansOptions(seeding_points_per_centroid=8), x, 10)
+    rows = {tuple(row) for row in x}
+    assert len(sample) == 80 and len({tuple(row) for row in sample}) == 80 <= len(rows)
+    assert {tuple(row) for row in sample} <= rows
+    (smaller,) = seeded_sets(monkeypatch, KMeansOptions(seeding_points_per_centroid=8, max_points_per_centroid=4), x, 10)
+    assert len(smaller) == 40
+    (every,) = seeded_sets(monkeypatch, KMeansOptions(seeding_points_per_centroid=None), x, 10)
+    np.testing.assert_array_equal(every, x)  # and so with fewer points than k * the default 64
+    np.testing.assert_array_equal(seeded_sets(monkeypatch, KMeansOptions(), x, 10)[0], x)
+    # converged Lloyd on every point: each centre is the mean of all the points nearest it
+    centres = KMeansOptions(seeding_points_per_centroid=8, tol=0, niter=100).centroids(x, 10, 0)
+    labels = ((x[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+    means = np.stack([x[labels == c].mean(axis=0) for c in range(10)])
+    np.testing.assert_allclose(centres, means, atol=1e-5)
+
+
+def test_tol_stops_lloyd_at_the_first_iteration_that_gains_less():
+    """A tolerance above any relative gain stops after the second iteration, the first
+    compared with one before; no tolerance runs on to the fixed point."""
+    x = np.random.default_rng(0).random((600, 4), dtype=np.float32)
+    start = x[greedy_kmeanspp(x, 20, 0)]
+    centres = {(niter, tol): kmeans(x, 20, 1, niter=niter, nredo=1, start=start, tol=tol)
+               for niter, tol in ((2, 0.0), (3, 0.0), (50, 0.0), (50, 1.0))}
+    np.testing.assert_array_equal(centres[50, 1.0], centres[2, 0.0])
+    assert not np.array_equal(centres[2, 0.0], centres[3, 0.0])
+    assert not np.array_equal(centres[50, 0.0], centres[2, 0.0])
+
+
+def test_default_tol_is_scikit_learns_after_greedy_seeding_and_none_after_faiss_seedings():
+    x = np.random.default_rng(0).random((2000, 8), dtype=np.float32)  # no clusters: Lloyd converges slowly
+
+    def centres(**options):
+        return KMeansOptions(niter=100, **options).centroids(x, 30, 0)
+
+    greedy = centres()
+    np.testing.assert_array_equal(greedy, centres(tol=1e-4))
+    assert not np.array_equal(greedy, centres(tol=0))
+    random = centres(init="random")
+    np.testing.assert_array_equal(random, centres(init="random", tol=0))
+    assert not np.array_equal(random, centres(init="random", tol=1e-2))
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"seeding_points_per_centroid": 0}, "seeding_points_per_centroid must be an integer >= 1 or null, got 0"),
+    ({"seeding_points_per_centroid": 2.5}, "seeding_points_per_centroid must be an integer >= 1 or null, got 2.5"),
+    ({"tol": -1e-4}, "tol must be a number >= 0 or null, got -0.0001"),
+    ({"tol": True}, "tol must be a number >= 0 or null, got True"),
+    ({"niter": 0}, "niter must be an integer >= 1, got 0"),
+])
+def test_out_of_range_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        KMeansOptions(**options)
