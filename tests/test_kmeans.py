@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import faiss
 import numpy as np
 import pytest
 
+from lbal_bench import LbalError
 from lbal_bench.kit import compute
 from lbal_bench.kit.compute import KMeansOptions, greedy_kmeanspp, kmeans
 from lbal_bench.features import l2_normalise
+from lbal_bench.plugins import get_registry
 
 
 def blobs(n_per: int = 40, centres: int = 12, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -158,12 +162,18 @@ def test_default_tol_is_scikit_learns_after_greedy_seeding_and_none_after_faiss_
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"seeding_points_per_centroid": 0}, "seeding_points_per_centroid must be an integer >= 1 or null, got 0"),
-    ({"seeding_points_per_centroid": 2.5}, "seeding_points_per_centroid must be an integer >= 1 or null, got 2.5"),
-    ({"tol": -1e-4}, "tol must be a number >= 0 or null, got -0.0001"),
-    ({"tol": True}, "tol must be a number >= 0 or null, got True"),
-    ({"niter": 0}, "niter must be an integer >= 1, got 0"),
+    ({"seeding_points_per_centroid": 0}, "option 'seeding_points_per_centroid' must be int | None (>= 1), got 0"),
+    ({"seeding_points_per_centroid": 2.5}, "option 'seeding_points_per_centroid' must be int | None (>= 1), got 2.5"),
+    ({"tol": -1e-4}, "option 'tol' must be float | None (>= 0), got -0.0001"),
+    ({"tol": True}, "option 'tol' must be float | None (>= 0), got True"),
+    ({"niter": 0}, "option 'niter' must be int (>= 1), got 0"),
 ])
-def test_out_of_range_options_are_refused(options, message):
-    with pytest.raises(ValueError, match=f"^{message}$"):
-        KMeansOptions(**options)
+def test_out_of_range_options_are_refused_by_their_declared_ranges(options, message):
+    with pytest.raises(LbalError, match=f"^sampler 'kmeans': {re.escape(message)}$"):
+        get_registry().create("sampler", "kmeans", options)
+
+
+@pytest.mark.parametrize("options", [{"tol": 0}, {"tol": 1e-4}, {"seeding_points_per_centroid": None},
+                                     {"seeding_points_per_centroid": 1}])
+def test_the_edges_of_the_ranges_are_accepted(options):
+    assert get_registry().create("sampler", "kmeans", options).kmeans_options() == KMeansOptions(**options)

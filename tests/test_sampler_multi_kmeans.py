@@ -45,10 +45,10 @@ def test_takes_the_kmeans_samplers_options_and_defaults():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"niter": 0}, "niter must be an integer >= 1, got 0"),
-        ({"nredo": 2.5}, "option 'nredo' must be int, got 2.5"),
-        ({"nredo": True}, "option 'nredo' must be int, got True"),
-        ({"max_points_per_centroid": 0}, "max_points_per_centroid must be an integer >= 1 or null, got 0"),
+        ({"niter": 0}, "option 'niter' must be int \\(>= 1\\), got 0"),
+        ({"nredo": 2.5}, "option 'nredo' must be int \\(>= 1\\), got 2.5"),
+        ({"nredo": True}, "option 'nredo' must be int \\(>= 1\\), got True"),
+        ({"max_points_per_centroid": 0}, "option 'max_points_per_centroid' must be int \\| None \\(>= 1\\), got 0"),
         ({"init": "kmeans+"}, "init must be one of greedy, random, kmeans\\+\\+, afkmc2, got 'kmeans\\+'"),
         ({"backend": "sk"}, "backend must be one of faiss, sklearn, got 'sk'"),
         ({"fixed_seed": 1}, "option 'fixed_seed' must be bool, got 1"),

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, fields
+from typing import Annotated
 
 import faiss
 import numpy as np
+from annotated_types import Ge
 
 
 @functools.lru_cache(maxsize=1)
@@ -142,13 +144,10 @@ def _sklearn_labels_and_centres(x: np.ndarray, k: int, seed: int) -> tuple[np.nd
     return model.labels_.astype(np.int64), model.cluster_centers_.astype(np.float32)
 
 
-def _is_count(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-
 @dataclass(frozen=True)
 class KMeansOptions:
-    """The K-means settings of every sampler that clusters, validated when built.
+    """The K-means settings of every sampler that clusters; their types and ranges are
+    declared (checked by ``registry.build``), ``init`` and ``backend`` checked when built.
 
     A sampler subclasses it to take these as its options (with their defaults, so they
     enter the cell fingerprint) and calls ``self.centroids`` or ``self.cluster_labels``.
@@ -188,26 +187,15 @@ class KMeansOptions:
     """
 
     init: str = "greedy"
-    nredo: int = 1
-    niter: int = 20
+    nredo: Annotated[int, Ge(1)] = 1
+    niter: Annotated[int, Ge(1)] = 20
     fixed_seed: bool = False
-    seeding_points_per_centroid: int | None = 128
-    tol: float | None = None
-    max_points_per_centroid: int | None = None
+    seeding_points_per_centroid: Annotated[int, Ge(1)] | None = 128
+    tol: Annotated[float, Ge(0)] | None = None
+    max_points_per_centroid: Annotated[int, Ge(1)] | None = None
     backend: str = "faiss"
 
     def __post_init__(self):
-        for name in ("niter", "nredo"):
-            if not _is_count(getattr(self, name)):
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        for name in ("seeding_points_per_centroid", "max_points_per_centroid"):
-            if getattr(self, name) is not None and not _is_count(getattr(self, name)):
-                raise ValueError(f"{name} must be an integer >= 1 or null, got {getattr(self, name)!r}")
-        if self.tol is not None and not (isinstance(self.tol, (int, float)) and not isinstance(self.tol, bool)
-                                         and self.tol >= 0):
-            raise ValueError(f"tol must be a number >= 0 or null, got {self.tol!r}")
-        if not isinstance(self.fixed_seed, bool):
-            raise ValueError(f"fixed_seed must be true or false, got {self.fixed_seed!r}")
         if self.backend not in KMEANS_BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(KMEANS_BACKENDS)}, got {self.backend!r}")
         _kmeans_init_method(self.init)
