@@ -66,7 +66,7 @@ import numpy as np
 from annotated_types import Interval
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.kit.compute import KMeansOptions, _float32
+from lbal_bench.kit.compute import KMeansOptions
 from lbal_bench.kit.neighbours import ClosePairs, ball_graph, close_pairs
 
 DELTA_RULES = ("auto-once", "auto-per-step")
@@ -103,7 +103,7 @@ def greedy_cover(indptr: np.ndarray, indices: np.ndarray, labeled: np.ndarray, b
 def probe_nearest_other(features: np.ndarray, labels: np.ndarray, probes: np.ndarray) -> np.ndarray:
     """Distance (float64) from each of the rows ``probes`` to the nearest point of another
     label (``inf`` when there is none), by every distance from those rows."""
-    x = _float32(features)
+    x = np.ascontiguousarray(features, dtype=np.float32)
     norms = (x * x).sum(axis=1)
     d2 = norms[probes][:, None] + norms[None, :] - 2 * x[probes] @ x.T
     d2[labels[probes][:, None] == labels[None, :]] = np.inf
