@@ -180,7 +180,7 @@ class KMeansOptions:
     k = the number of classes it selects at least as well as the paper's
     ``init="random", nredo=5`` (1-NN and coverage, digits and an imbalanced synthetic set:
     docs/protocol.md, "Protocol choices", from benchmarks/bench_protocol.py) and reaches
-    scikit-learn's inertia, 3.5-6.8× faster at 50k-128k points (1.7× at 20k, where
+    scikit-learn's inertia, 3.5-6.8× faster at 50k-128k points (1.7-3.3× at 20k, where
     the seeding is most of both; benchmarks/RESULTS.md, from benchmarks/bench_kmeans.py);
     ``{init: random, nredo: 5}`` is the paper's configuration, ``fixed_seed: true`` added
     the released code's.
