@@ -24,6 +24,8 @@ REFUSED = [
     ("sampler", "typiclust", {"max_clusters": 0}, "option 'max_clusters' must be int (>= 1), got 0"),
     ("sampler", "typiclust", {"min_cluster_size": -1}, "option 'min_cluster_size' must be int (>= 0), got -1"),
     ("sampler", "usl", {"knn": 0}, "option 'knn' must be int (>= 1), got 0"),
+    ("sampler", "usl", {"niter": 0}, "option 'niter' must be int (>= 1), got 0"),  # its own default, K-means' range
+    ("sampler", "usl", {"tol": -1.0}, "option 'tol' must be float | None (>= 0), got -1.0"),  # inherited
     ("sampler", "usl", {"lam": -1}, "option 'lam' must be float (>= 0), got -1"),
     ("sampler", "usl", {"alpha": 0}, "option 'alpha' must be float (> 0), got 0"),
     ("sampler", "usl", {"momentum": 1}, "option 'momentum' must be float (>= 0, < 1), got 1"),

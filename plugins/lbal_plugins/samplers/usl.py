@@ -80,8 +80,8 @@ class USL(KMeansOptions):
     iterative = False
 
     init: str = "random"
-    nredo: int = 1
-    niter: int = 200
+    nredo: Annotated[int, Ge(1)] = 1
+    niter: Annotated[int, Ge(1)] = 200
     knn: Annotated[int, Ge(1)] = 400
     lam: Annotated[float, Ge(0)] = 0.5
     alpha: Annotated[float, Gt(0)] = 0.5
