@@ -88,13 +88,16 @@ class ThreeWorkers:
         return map(function, items)
 
 
-def test_an_executor_of_n_workers_gets_n_batches_a_key_with_the_same_records(cli, write_suite, batch_calls):
-    suite = write_suite(SUITE)
+def test_no_batch_holds_more_than_a_workers_share_and_the_records_stay(cli, write_suite, batch_calls):
+    # one protocol: budget 20's 6 cells are 2/3 of the evaluations (cells x budget), so
+    # with three workers they go in two batches; budget 10's 6 cells, 1/3, in one
+    suite = write_suite({**SUITE, "evaluators": [LINEAR, "knn"]})
     cells = expand(build_grid(load_suite(suite), get_registry()))
     summary = Runner(ResultStore(Path("three")), FeatureCache(), suite="tiny", executor=ThreeWorkers()).run(cells)
-    assert summary.computed == CELLS
-    assert batch_calls == [2] * 12  # 4 keys (budget x protocol) of 6 cells, in 3 batches each
+    assert summary.computed == len(cells) == 24
+    assert sorted(batch_calls) == [3, 3, 6]
     assert cli("run", str(suite), "--out", "one").exit_code == 0
+    assert batch_calls[3:] == [6, 6]  # in this process: one batch a key
     assert records(Path("three")) == records(Path("one"))
 
 

@@ -14,9 +14,9 @@ same place.
 
 Cells whose evaluator batches (``evaluate_batch``, :func:`lbal_bench.evaluation.batches`)
 are not evaluated in their selection's chain: the cells that share a dataset, backbone,
-budget and evaluator (other samplers, seeds, starts) form a batch (or, with an executor
-of ``jobs`` workers, that many batches), a unit of work submitted after the chains, which
-evaluates them in one call and writes one record per cell. A batch computes (or waits for) whichever of its selections are not stored yet, so
+budget and evaluator (other samplers, seeds, starts) form a batch (split in parts where
+it is more than one worker's share of the evaluations), a unit of work submitted after the
+chains, which evaluates them in one call and writes one record per cell. A batch computes (or waits for) whichever of its selections are not stored yet, so
 it depends on no order of execution, and it holds a claim on its key, so runs sharing a
 results directory do not evaluate a cell twice. Every record equals the one the cell
 would get evaluated alone, apart from its time and provenance (tests/test_batched_evaluation.py).
@@ -176,12 +176,14 @@ class Runner:
         evaluating = self.progress.add_task("evaluation", total=len(todo))
         store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
         jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
-        # after the chains (whose selections they evaluate), the largest first; a key's cells
-        # in as many batches as the executor has workers, so the batches run side by side
-        # as the cells they replace would (one batch of 7 ImageNet-size heads would hold
-        # one of two workers for the whole phase, benchmarks/RESULTS.md, "Grid wall time")
-        parts = getattr(self.executor, "jobs", None) or 1
-        split = [cells[part::parts] for cells in batched.values() for part in range(min(parts, len(cells)))]
+        # after the chains (whose selections they evaluate), the largest first; no batch holds
+        # more than a worker's share of the evaluations (cells x budget), so that a few large
+        # batches (ImageNet-size heads) still run side by side on the executor's workers
+        workers = getattr(self.executor, "jobs", None) or 1
+        work = {key: len(cells) * cells[0].budget for key, cells in batched.items()}
+        split = [cells[part::parts] for key, cells in batched.items()
+                 for parts in [min(len(cells), -(-workers * work[key] // sum(work.values())))]
+                 for part in range(parts)]
         jobs += [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells], batch=True)
                  for cells in sorted(split, key=lambda cells: -cells[0].budget * len(cells))]
         for result in self.executor.map(run_chain, jobs):

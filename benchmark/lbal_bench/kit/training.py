@@ -240,7 +240,9 @@ class Adam:
 
 def _adam_update(param, grad, first, second, scratch, step_size, denominator) -> None:
     """One Adam update of (a chunk of) a parameter in place, torch's operations in torch's order."""
-    first += (grad - first) * np.float32(1 - BETA1)  # lerp_(grad, 1 - beta1)
+    np.subtract(grad, first, out=scratch)  # lerp_(grad, 1 - beta1)
+    scratch *= np.float32(1 - BETA1)
+    first += scratch
     second *= np.float32(BETA2)
     np.multiply(grad, grad, out=scratch)
     scratch *= np.float32(1 - BETA2)
