@@ -1,29 +1,45 @@
 """Grid wall time: whole suites through the runner, on the ``synthetic`` dataset.
 
+Each grid row runs in a fresh Python process (``python bench_grid.py --grid``) from an
+empty results directory and a warm feature cache, timed there (wall time of the run, CPU
+time of the process and its workers), with the load average before and after. The code
+of a row is this environment's install, or, for ``baseline`` rows, the checkout named by
+``LBAL_BASELINE`` (``git worktree add /tmp/baseline <commit>``) installed without
+dependencies into a folder that goes first on ``PYTHONPATH`` (as in bench_suite.py);
+``LBAL_CHECKOUT`` names another checkout to measure instead of this environment's. The
+first row run is the reference of the speed-up column; rows with equal threads per
+process must give equal records (metrics and selected indices), baseline rows included.
+
 - ``test_cifar_grid``: the CIFAR-10-size grid of the issue: 50,000 × 512 pool, 10,000
   test points, 10 classes; the paper's 7 samplers (random, uniform, kmeans,
   multi_kmeans, max_entropy, coreset, vaal; iterative ones from 10 random points,
   multi_kmeans from 10 K-means points, as ``suites/cifar10.yaml``) × the paper's 7
   budgets (10–300) × 3 seeds × (linear with the CIFAR batch of 4, 1-NN): 294 cells, 147
-  selections. Three executors, each from an empty results directory and a warm feature
-  cache: in this process (the baseline), ``--jobs 2`` worker processes, and a dask
-  LocalCluster of 2 workers; the records must be equal (metrics and selections).
+  selections. Rows: the baseline with ``--jobs 2``, then this code with ``--jobs 2``,
+  in this process, and on a dask LocalCluster of 2 workers.
 - ``test_growth_kmeans`` / ``test_growth_grid``: K-means selection (k = 300, one
   thread) and a one-seed grid (``--jobs 2``, budgets 10, 50, 100, 300) as the pool
   doubles from 16k to 256k points; the summary fits the exponent b of time ∝ N^b.
 - ``test_imagenet_128k``: the ImageNet-size grid scaled to fit a 2-core CPU: 128,000 ×
   512 pool, 50,000 test points, 1,000 classes, budgets 1k and 3k (the first two of the
-  paper's eight), one seed, linear (batch 128) and 1-NN, ``--jobs 2``.
+  paper's eight), one seed, linear (batch 128) and 1-NN, ``--jobs 2``; rows: the
+  baseline, then this code.
 
-Every test prints where the time went (selection seconds per sampler, evaluation seconds
-per evaluator, summed over cells: CPU-side time, not wall time). Run:
-``pytest benchmarks/bench_grid.py --benchmark-only -q -s`` (about 20 minutes on 2
-cores; ``-k cifar`` for the grid alone); results in RESULTS.md, "Grid wall time".
+Every row prints where the time went (selection seconds per sampler, evaluation seconds
+per evaluator, summed over cells: CPU-side time, not wall time; a batch's time is shared
+equally by its cells). Run: ``LBAL_BASELINE=/tmp/baseline pytest benchmarks/bench_grid.py
+--benchmark-only -q -s --benchmark-json benchmarks/results/grid.json`` (about 30 minutes
+on 2 cores; ``-k "cifar and jobs or 128k"`` for the baseline/this-code rows alone); results
+in RESULTS.md, "Grid wall time".
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -53,11 +69,14 @@ PAPER_SAMPLERS = [
 CIFAR = {"train_size": 50_000, "test_size": 10_000, "dim": 512, "num_classes": 10}
 CIFAR_BUDGETS = [10, 20, 50, 70, 100, 200, 300]
 CIFAR_EVALUATORS = [{"name": "linear", "options": {"batch_size": 4}}, "knn"]
-EXECUTORS = {  # row -> (executor, options)
-    "in-process (baseline)": ("local", {}),
-    "local --jobs 2": ("local", {"jobs": 2}),
-    "dask LocalCluster, 2 workers": ("dask", {"jobs": 2}),
+ROWS = {  # row -> (code, executor, options)
+    "baseline, --jobs 2": ("baseline", "local", {"jobs": 2}),
+    "--jobs 2": ("checkout", "local", {"jobs": 2}),
+    "in-process": ("checkout", "local", {}),
+    "dask LocalCluster, 2 workers": ("checkout", "dask", {"jobs": 2}),
 }
+IMAGENET_128K = {"train_size": 128_000, "test_size": 50_000, "dim": 512, "num_classes": 1000}
+ROOT = Path(__file__).resolve().parents[1]
 GROWTH_SIZES = [16_000, 32_000, 64_000, 128_000, 256_000]
 GROWTH_BUDGETS = [10, 50, 100, 300]
 
@@ -67,6 +86,32 @@ _results: dict[str, dict] = defaultdict(dict)  # test -> row -> figures
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("feature-cache")
+
+
+def _checkout(variable: str) -> Path | None:
+    return Path(os.environ[variable]).resolve() if os.environ.get(variable) else None
+
+
+@pytest.fixture(scope="module")
+def code(tmp_path_factory) -> dict:
+    """``baseline`` / ``checkout`` -> (folder first on PYTHONPATH or None, revision);
+    ``baseline`` only with ``LBAL_BASELINE``."""
+    from bench_suite import install
+
+    found = {}
+    for name, variable in (("baseline", "LBAL_BASELINE"), ("checkout", "LBAL_CHECKOUT")):
+        checkout = _checkout(variable)
+        if checkout is None and name == "checkout":
+            checkout, site = ROOT, None
+        elif checkout is None:
+            continue
+        else:
+            site = install(checkout, tmp_path_factory.mktemp(f"{name}-site"))
+        revision = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+                                  capture_output=True, text=True).stdout.strip()
+        dirty = checkout == ROOT and subprocess.run(["git", "-C", str(checkout), "diff", "--quiet", "HEAD"]).returncode
+        found[name] = (site, revision + (" + working tree" if dirty else ""))
+    return found
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,6 +150,65 @@ def run_grid(cells: list, cache_dir: Path, out: Path, executor: str, options: di
     return seconds
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children so far."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+def grid_here(grid: dict) -> dict:
+    """In a row's process: the grid ``grid`` describes (``cells_of``'s arguments, cache,
+    results directory, executor), its features put in the cache first; wall and CPU seconds."""
+    cells = cells_of(grid["dataset"], grid["samplers"], grid["budgets"], grid["seeds"], grid["evaluators"])
+    extract(cells, Path(grid["cache"]))
+    cpu, load = cpu_seconds(), os.getloadavg()[0]
+    wall = run_grid(cells, Path(grid["cache"]), Path(grid["out"]), grid["executor"], grid["options"])
+    return {"cells": len(cells), "wall": wall, "cpu": cpu_seconds() - cpu, "load": [load, os.getloadavg()[0]]}
+
+
+def grid_row(grid: dict, site: Path | None) -> dict:
+    """``grid_here`` in a fresh process running the code installed in ``site`` (None: this environment's)."""
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, __file__, "--grid", json.dumps(grid)], cwd=Path(__file__).parent, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measured_row(benchmark, rows: dict, row: str, name: str, grid: dict, code: dict, threads: int) -> dict:
+    """Run one row of a grid test (its ``grid_row``, with the code ``code[name]``), compare
+    its records with the rows before it, and add its figures to ``rows`` and the
+    benchmark's extra info."""
+    if name not in code:
+        pytest.skip(f"no {name} code (set LBAL_BASELINE to a checkout)")
+    site, revision = code[name]
+    result = benchmark.pedantic(grid_row, args=(grid, site), rounds=1, iterations=1)
+    out = Path(grid["out"])
+    figures = {"code": revision, "cells": result["cells"], "wall": f"{result['wall']:.1f} s",
+               "CPU": f"{result['cpu']:.1f} s", "load average": "{:.1f} -> {:.1f}".format(*result["load"]),
+               "threads per process": threads}
+    mine = outcome(out)
+    if rows:  # the first row run is the reference
+        first, reference = next(iter(rows.items()))
+        figures[f"speed-up vs {first}"] = f"{reference['_seconds'] / result['wall']:.2f}x"
+        figures[f"CPU vs {first}"] = f"{result['cpu'] / reference['_cpu']:.2f}x"
+        # records are equal at the same threads per process; across thread counts K-means
+        # (faiss) can move a pick at a float near-tie, so count what differs
+        same = next((n for n, r in rows.items() if r["_threads"] == threads), None)
+        if same is not None:
+            assert mine == rows[same]["_outcome"], f"{row}: records differ from those of {same}"
+            figures["records"] = f"equal to {same}'s"
+        theirs = reference["_outcome"]
+        figures[f"vs {first}: cells with other picks"] = sum(mine[k][1] != theirs[k][1] for k in mine)
+        figures[f"vs {first}: cells with other metrics"] = sum(mine[k][0] != theirs[k][0] for k in mine)
+    rows[row] = {**figures, **where_time_went(out), "_seconds": result["wall"], "_cpu": result["cpu"],
+                 "_outcome": mine, "_threads": threads}
+    benchmark.extra_info.update({**figures, "wall_s": result["wall"], "cpu_s": result["cpu"]})
+    return rows[row]
+
+
 def outcome(out: Path) -> dict:
     """Metrics and selected indices of every record: what no executor may change."""
     found = {}
@@ -128,33 +232,14 @@ def where_time_went(out: Path) -> dict:
     return {name: f"{seconds:.1f} s" for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 
-@pytest.mark.parametrize("row", list(EXECUTORS))
-def test_cifar_grid(benchmark, cache_dir, tmp_path, row):
+@pytest.mark.parametrize("row", list(ROWS))
+def test_cifar_grid(benchmark, cache_dir, tmp_path, code, row):
     benchmark.group = "CIFAR-10-size grid: 50k x 512, 7 samplers x 7 budgets x 3 seeds x (linear, 1-NN)"
-    cells = cells_of(CIFAR, PAPER_SAMPLERS, CIFAR_BUDGETS, [0, 1, 2], CIFAR_EVALUATORS)
-    extracted = extract(cells, cache_dir)
-    executor, options = EXECUTORS[row]
-    out = tmp_path / "results"
-    seconds = benchmark.pedantic(run_grid, args=(cells, cache_dir, out, executor, options), rounds=1, iterations=1)
-    rows = _results["CIFAR-10-size grid"]
-    threads = threads_per_process(options)
-    figures = {"cells": len(cells), "wall": f"{seconds:.1f} s", "threads per process": threads}
-    if rows:  # the first row run is the baseline (in-process, unless deselected)
-        name, baseline = next(iter(rows.items()))
-        figures[f"speed-up vs {name}"] = f"{baseline['_seconds'] / seconds:.2f}x"
-        # records are equal between executors at the same threads per process; across thread
-        # counts K-means (faiss) can move a pick at a float near-tie, so count what differs
-        same = next((n for n, r in rows.items() if r["_threads"] == threads), None)
-        if same is not None:
-            assert outcome(out) == rows[same]["_outcome"], f"{row}: records differ from those of {same}"
-            figures["records"] = f"equal to {same}'s"
-        mine, theirs = outcome(out), baseline["_outcome"]
-        figures[f"vs {name}: cells with other picks"] = sum(mine[k][1] != theirs[k][1] for k in mine)
-        figures[f"vs {name}: cells with other metrics"] = sum(mine[k][0] != theirs[k][0] for k in mine)
-    else:
-        figures["feature extraction (cold)"] = f"{extracted:.1f} s"
-    rows[row] = {**figures, **where_time_went(out), "_seconds": seconds, "_outcome": outcome(out), "_threads": threads}
-    benchmark.extra_info.update({k: v for k, v in figures.items()})
+    name, executor, options = ROWS[row]
+    grid = {"dataset": CIFAR, "samplers": PAPER_SAMPLERS, "budgets": CIFAR_BUDGETS, "seeds": [0, 1, 2],
+            "evaluators": CIFAR_EVALUATORS, "cache": str(cache_dir), "out": str(tmp_path / "results"),
+            "executor": executor, "options": options}
+    measured_row(benchmark, _results["CIFAR-10-size grid"], row, name, grid, code, threads_per_process(options))
 
 
 def threads_per_process(options: dict) -> int:
@@ -212,17 +297,17 @@ def test_growth_grid(benchmark, tmp_path_factory):
     benchmark.extra_info.update(exponent=exponent(GROWTH_SIZES, seconds))
 
 
-def test_imagenet_128k(benchmark, cache_dir, tmp_path):
+@pytest.mark.parametrize("row", ["baseline, --jobs 2", "--jobs 2"])
+def test_imagenet_128k(benchmark, cache_dir, tmp_path, code, row):
     benchmark.group = "ImageNet-size grid at 128k on CPU"
-    dataset = {"train_size": 128_000, "test_size": 50_000, "dim": 512, "num_classes": 1000}
     samplers = [s if isinstance(s, str) else {**s, "initial_pool": {**s["initial_pool"], "size": 1000}}
                 for s in PAPER_SAMPLERS]
-    evaluators = [{"name": "linear", "options": {"batch_size": 128}}, "knn"]
-    cells = cells_of(dataset, samplers, [1000, 3000], [0], evaluators)
-    extracted = extract(cells, cache_dir)
-    out = tmp_path / "results"
-    seconds = benchmark.pedantic(run_grid, args=(cells, cache_dir, out, "local", {"jobs": 2}), rounds=1, iterations=1)
-    _results["ImageNet-size grid at 128k (1,000 classes, budgets 1k and 3k, seed 0, --jobs 2)"]["run"] = {
-        "cells": len(cells), "wall": f"{seconds:.1f} s", "feature extraction": f"{extracted:.1f} s",
-        **where_time_went(out)}
-    benchmark.extra_info.update(seconds=seconds, cells=len(cells))
+    grid = {"dataset": IMAGENET_128K, "samplers": samplers, "budgets": [1000, 3000], "seeds": [0],
+            "evaluators": [{"name": "linear", "options": {"batch_size": 128}}, "knn"], "cache": str(cache_dir),
+            "out": str(tmp_path / "results"), "executor": "local", "options": {"jobs": 2}}
+    rows = _results["ImageNet-size grid at 128k (1,000 classes, budgets 1k and 3k, seed 0, --jobs 2)"]
+    measured_row(benchmark, rows, row, ROWS[row][0], grid, code, threads_per_process({"jobs": 2}))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--grid"]:
+    print(json.dumps(grid_here(json.loads(sys.argv[2]))))
