@@ -54,7 +54,8 @@ import scipy.sparse as sp
 from annotated_types import Gt, Interval
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.kit.compute import radius_graph, sqdist_blocks
+from lbal_bench.kit.compute import sqdist_blocks
+from lbal_bench.kit.neighbours import ball_graph, close_pairs
 
 from ._uncertainty import BatchSize, Epochs, HeadOptions, LearningRate, Milestones, margin_uncertainty, scores_of
 
@@ -144,7 +145,8 @@ class DCoM(HeadOptions):
         weight = competence(covered.mean(), self.k_logistic, self.a_logistic)
         pool.info.update(delta_avg=delta_avg, coverage=float(covered.mean()), competence=weight)
 
-        indptr, indices = radius_graph(features, delta_avg)
+        pairs = close_pairs(features, delta_avg)
+        indptr, indices = ball_graph(n, pairs.i, pairs.j)
         graph = sp.csr_matrix((np.ones(len(indices), np.int64), indices, indptr), shape=(n, n))
         density = graph @ (~covered).astype(np.int64)
         free = np.ones(n, dtype=bool)
