@@ -22,6 +22,11 @@ def check_exact(x: np.ndarray, radius: float, labels: np.ndarray | None):
     assert len(found) == len(pairs.i) and (pairs.i < pairs.j).all()
     assert found == {(int(i), int(j)) for i, j in np.argwhere(np.triu(d < radius, 1))}
     np.testing.assert_allclose(pairs.d2, d[pairs.i, pairs.j] ** 2, atol=1e-5)
+    indptr, indices = ball_graph(len(x), pairs.i, pairs.j)
+    graph = np.zeros(d.shape, dtype=bool)
+    graph[np.repeat(np.arange(len(x)), np.diff(indptr)), indices] = True
+    assert len(indices) == len(x) + 2 * len(found)  # each edge once each way, each point once
+    np.testing.assert_array_equal(graph, d < radius)  # the dense ball graph: symmetric, self-loops
     if labels is not None:
         other = np.where(labels[:, None] != labels[None, :], d, np.inf).min(axis=1)
         got = pairs.other.astype(np.float64)
@@ -33,6 +38,13 @@ def check_exact(x: np.ndarray, radius: float, labels: np.ndarray | None):
 @pytest.mark.parametrize("radius", [0.3, 0.9, 1.3])
 def test_clustered_points_with_their_clusters_as_cells(radius):
     x, labels = clustered_features(300, 24, 6, spread=0.5, seed=1)
+    check_exact(x, radius, labels)
+
+
+@pytest.mark.parametrize("radius", [0.5, 0.9])
+def test_many_small_cells(radius):
+    """30 clusters of 12 to 32 rows as cells; no two clusters come within 0.5, many within 0.9."""
+    x, labels = clustered_features(600, 16, 30, spread=0.5, seed=2)
     check_exact(x, radius, labels)
 
 

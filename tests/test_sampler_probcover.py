@@ -7,7 +7,6 @@ import pytest
 from sampler_contract import assert_valid, check_contract, contract_cases, make_sampler, pool_of
 
 from lbal_bench import LbalError
-from lbal_bench.kit.compute import close_pairs, radius_graph
 from lbal_bench.features import l2_normalise
 from lbal_plugins.datasets.synthetic import clustered_features
 from lbal_plugins.samplers.probcover import purity_delta
@@ -57,17 +56,6 @@ def brute_force_greedy(adjacent: np.ndarray, labeled: np.ndarray) -> list[int]:
         picks.append(int(np.argmax(gains)))
         covered |= adjacent[picks[-1]]
     return picks
-
-
-def test_radius_graph_is_the_dense_ball_graph():
-    x = sphere(50, 3, seed=0)
-    d = distances(x)
-    delta = safe_delta(d, 0.4)
-    indptr, indices = radius_graph(x, delta)
-    dense = np.zeros((50, 50), dtype=bool)
-    dense[np.repeat(np.arange(50), np.diff(indptr)), indices] = True
-    np.testing.assert_array_equal(dense, d < delta)
-    assert all((np.diff(indices[indptr[i]:indptr[i + 1]]) > 0).all() for i in range(50))
 
 
 @pytest.mark.parametrize("labeled", [(), (3, 17, 40)])
@@ -148,16 +136,6 @@ def test_delta_by_purity_on_separated_blobs_gives_one_pick_per_blob():
     assert d[blob[:, None] == blob[None, :]].max() < delta <= d[blob[:, None] != blob[None, :]].min()
     chosen = sampler.select(pool, 3, np.random.default_rng(0))
     assert sorted(blob[chosen]) == [0, 1, 2]
-
-
-def test_radius_graph_with_many_cells_is_the_dense_ball_graph():
-    """The pruned search (here ~20 cells of ~20 rows) finds every pair, each once."""
-    x, _ = separated_blobs(n_per=130)
-    d = distances(x)
-    delta = safe_delta(d, 0.12)
-    pairs = {(int(i), int(j)) for block in close_pairs(x, delta, cells=20) for i, j in zip(*block[:2])}
-    upper = np.argwhere(np.triu(d < delta, 1))
-    assert pairs == {(int(i), int(j)) for i, j in upper}
 
 
 def test_records_delta_rule_and_purity_in_pool_info():
