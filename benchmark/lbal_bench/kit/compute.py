@@ -1,5 +1,5 @@
 """Numerical helpers for plugins: device choice, K-means (one implementation for every
-sampler that clusters), nearest neighbours and ball graphs.
+sampler that clusters) and nearest neighbours (exact ball pairs and graphs: ``neighbours``).
 
 faiss runs on the GPU when a GPU build (``pip install lbal-bench[gpu]``) sees a CUDA
 device, else on the CPU. torch is imported only when a torch helper is called.
@@ -373,70 +373,3 @@ def sqdist_blocks(x: np.ndarray, y: np.ndarray, max_elements: int = 1 << 25):
         tx = torch.tensor(_float32(x[start:start + rows]), device=device)
         d2 = (tx * tx).sum(dim=1)[:, None] + y_norms[None, :] - 2 * tx @ ty.T
         yield start, d2.clamp_(min=0)
-
-
-def close_pairs(x: np.ndarray, radius: float, cells: int | None = None, max_elements: int = 1 << 24):
-    """Yield ``(i, j, d2)``: every pair ``i < j`` of rows of ``x`` with ``||x_i - x_j|| < radius``
-    (int64 index arrays and their float32 squared distances), each pair exactly once.
-
-    Exact, without all N² distances: the rows are partitioned into about ``sqrt(N)``
-    cells (``cells``) by a faiss K-means on a subsample; a row ``x`` can only be within
-    ``radius`` of a cell ``b`` with centre ``m_b`` and radius ``r_b`` if
-    ``||x - m_b|| < radius + r_b`` (triangle inequality), so each cell's rows are compared
-    with the rows of the cells that bound lets through, in blocks of about
-    ``max_elements`` distances (torch on ``torch_device()``). Each pair is decided once,
-    in the cell of its smaller index, so a graph built from it is exactly symmetric.
-    """
-    import torch
-
-    x = _float32(x)
-    n = len(x)
-    cells = min(n, cells or max(1, int(np.sqrt(n))))
-    centres = kmeans(x, cells, seed=0, niter=10, nredo=1, max_points_per_centroid=64) if cells > 1 else x[:1] * 0
-    centre_dist, cell = nearest(centres, x, 1)
-    cell = cell[:, 0].astype(np.int64)
-    device = torch_device()
-    points = torch.tensor(x, device=device)
-    norms = (points * points).sum(dim=1)
-    tc = torch.as_tensor(_float32(centres), device=device)
-    cell_radius = np.zeros(cells)
-    np.maximum.at(cell_radius, cell, np.sqrt(np.maximum(centre_dist[:, 0], 0)))
-    order = np.argsort(cell, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=cells))])
-    slack = torch.as_tensor(radius + cell_radius + 1e-4, device=device, dtype=torch.float32)  # float guard
-    for a in range(cells):
-        rows = order[bounds[a]:bounds[a + 1]]
-        if not rows.size:
-            continue
-        tr = torch.as_tensor(rows, device=device)
-        to_centres = torch.cdist(points[tr], tc)
-        reachable = np.flatnonzero((to_centres < slack[None, :]).any(dim=0).cpu().numpy())
-        cols = np.sort(np.concatenate([order[bounds[b]:bounds[b + 1]] for b in reachable]))
-        cols = cols[cols > rows.min()]
-        tcols = torch.as_tensor(cols, device=device)
-        step = max(1, max_elements // max(1, len(cols)))
-        for start in range(0, len(rows), step):
-            ti = tr[start:start + step]
-            d2 = (norms[ti][:, None] + norms[tcols][None, :] - 2 * points[ti] @ points[tcols].T).clamp_(min=0)
-            hit = (d2 < radius * radius) & (tcols[None, :] > ti[:, None])
-            i, j = hit.nonzero().T
-            yield ti[i].cpu().numpy(), tcols[j].cpu().numpy(), d2[i, j].cpu().numpy()
-
-
-def radius_graph(x: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """The ball graph of ``x``: ``j`` is a neighbour of ``i`` iff ``||x_i - x_j|| < radius``.
-
-    Returned as CSR ``(indptr int64 [N+1], indices int64 [E])``: the neighbours of ``i``
-    are ``indices[indptr[i]:indptr[i+1]]``, ascending. Every point is its own neighbour and
-    the graph is exactly symmetric (each pair is decided once, ``close_pairs``), so
-    memory is the edge list and the distance work is that of the nearby cells only.
-    """
-    n = len(x)
-    sources, targets = [np.arange(n)], [np.arange(n)]
-    for i, j, _ in close_pairs(x, radius):
-        sources += [i, j]
-        targets += [j, i]
-    sources, targets = np.concatenate(sources), np.concatenate(targets)
-    order = np.lexsort((targets, sources))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(sources, minlength=n))])
-    return indptr, targets[order]
