@@ -49,15 +49,12 @@ GREEDY_TOL = 1e-4  # Lloyd's relative tolerance after greedy seeding (KMeansOpti
 
 
 def _kmeans_init_method(init: str) -> dict:
-    """faiss ``Kmeans`` keyword for the ``init`` named; a ``ValueError`` if unknown or unsupported."""
+    """faiss ``Kmeans`` keyword for the ``init`` named; a ``ValueError`` if unknown."""
     if init not in KMEANS_INITS:
         raise ValueError(f"init must be one of {', '.join(KMEANS_INITS)}, got {init!r}")
     if init in ("random", "greedy"):  # greedy: our centres are passed in; random: faiss's default
         return {}
-    method = getattr(faiss, f"ClusteringInitMethod_{FAISS_INITS[init]}", None)
-    if method is None:
-        raise ValueError(f"init {init!r} needs faiss >= 1.14 (installed: {faiss.__version__}); use init: random")
-    return {"init_method": method}
+    return {"init_method": getattr(faiss, f"ClusteringInitMethod_{FAISS_INITS[init]}")}
 
 
 def greedy_kmeanspp(x: np.ndarray, k: int, seed: int, candidates: int | None = None) -> np.ndarray:
@@ -154,9 +151,9 @@ class KMeansOptions:
 
     - ``init``: ``"random"`` (k distinct points, faiss's default, the paper's original),
       ``"greedy"`` (greedy k-means++, ``greedy_kmeanspp``: scikit-learn's seeding),
-      ``"kmeans++"`` / ``"afkmc2"`` (faiss's own seedings, faiss >= 1.14).
+      ``"kmeans++"`` / ``"afkmc2"`` (faiss's own seedings).
     - ``nredo``: runs, keeping the lowest objective (each run seeds anew).
-    - ``niter``: Lloyd iterations at most per run (faiss >= 1.14 stops once the objective
+    - ``niter``: Lloyd iterations at most per run (faiss stops once the objective
       stops changing).
     - ``fixed_seed``: every run uses faiss's default seed 1234 whatever the cell's seed,
       as the paper's original code (which never seeded faiss): all seeds then give one
@@ -251,7 +248,7 @@ def kmeans(
     with ``objective=True``).
 
     ``niter`` Lloyd iterations at most, fewer once an iteration lowers the objective by
-    less than the fraction ``tol`` of it (``0``: once it no longer changes, faiss >= 1.14),
+    less than the fraction ``tol`` of it (``0``: once it no longer changes),
     ``nredo`` runs keeping the lowest objective. ``init`` picks faiss's starting
     centroids (``KMeansOptions``); ``start`` passes them instead (``[k, D]``, one run).
     ``max_points_per_centroid``: train on a random subsample of
