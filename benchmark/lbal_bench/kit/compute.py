@@ -228,7 +228,7 @@ class KMeansOptions:
             rng = np.random.default_rng([seed, run])
             run_seed = int(rng.integers(2**31 - 1))
             sample = x
-            if per_centre is not None and len(x) > k * per_centre:
+            if per_centre is not None and 0 < k * per_centre < len(x):  # k < 1: greedy_kmeanspp says so
                 sample = x[np.sort(rng.choice(len(x), k * per_centre, replace=False))]
             start = sample[greedy_kmeanspp(sample, k, run_seed)]
             centres, objective = kmeans(x, k, run_seed, niter=self.niter, nredo=1, init="greedy",
