@@ -14,7 +14,9 @@ import yaml
 import lbal_process as lp
 from conftest import tiny_suite
 from lbal_bench.cells import build_grid, expand
+from lbal_bench.evaluation import batches
 from lbal_bench.features import FeatureCache
+from lbal_bench.plugin_handle import build_plugin
 from lbal_bench.plugins import get_registry
 from lbal_bench.runner import Runner
 from lbal_bench.store import ResultStore
@@ -145,3 +147,11 @@ def test_a_batch_answer_of_the_wrong_length_is_one_line(cli, write_suite, monkey
     result = cli("run", str(write_suite(KILL_SUITE)), "--out", "out")
     assert result.exit_code != 0
     assert "evaluator 'linear' (lbal-bench) evaluate_batch returned 1 results for 4 selections" in result.output
+
+
+def test_linear_batches_small_steps_only_and_a_third_party_evaluator_never():
+    registry = get_registry()
+    cifar, imagenet = (build_plugin(registry, "evaluator", "linear", {"batch_size": b}) for b in (4, 128))
+    assert batches(cifar, 300, 10) and batches(imagenet, 10, 10)  # steps of 4 x 10 and 10 x 10 logits
+    assert not batches(imagenet, 3000, 1000)  # 128 x 1,000 logits a step: arithmetic, one head at a time
+    assert not batches(build_plugin(registry, "evaluator", "knn", {}), 300, 10)

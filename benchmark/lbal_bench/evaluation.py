@@ -5,7 +5,8 @@ A feature evaluator may also declare ``evaluate_batch`` (:func:`batches`): sever
 selections of one size evaluated in one call, each with its own cell's generator, each
 giving the metrics ``evaluate`` would (the runner then evaluates cells that share a
 dataset, backbone, budget and evaluator together; ``linear`` trains their heads as one
-stacked problem). An evaluator without it is evaluated cell by cell, as before.
+stacked problem), and ``batch_pays(budget, num_classes)`` where batching pays only for
+some cells. An evaluator without them is evaluated cell by cell, as before.
 
 An image evaluator needs a dataset that holds images and a backbone with a trainable
 network; :func:`image_problem` says so in one line when a suite is expanded (so
@@ -30,10 +31,14 @@ def needs_images(evaluator: Plugin) -> bool:
     return bool(getattr(evaluator.obj, "needs_images", False))
 
 
-def batches(evaluator: Plugin) -> bool:
-    """Whether ``evaluator`` evaluates several selections of one size in one call
-    (a feature evaluator with an ``evaluate_batch`` method)."""
-    return not needs_images(evaluator) and callable(getattr(evaluator.obj, "evaluate_batch", None))
+def batches(evaluator: Plugin, budget: int, num_classes: int) -> bool:
+    """Whether ``evaluator`` evaluates cells of ``budget`` labels and ``num_classes``
+    classes several in one call: a feature evaluator with an ``evaluate_batch`` method,
+    unless its optional ``batch_pays(budget, num_classes)`` says no."""
+    if needs_images(evaluator) or not callable(getattr(evaluator.obj, "evaluate_batch", None)):
+        return False
+    pays = getattr(evaluator.obj, "batch_pays", None)
+    return not callable(pays) or bool(plugin_call(evaluator, "batch_pays", lambda: pays(budget, num_classes)))
 
 
 def evaluation_rng(seed: int) -> np.random.Generator:

@@ -12,7 +12,7 @@ processes, or on a cluster. Every chain reads features from the feature cache an
 writes to the results directory itself, so every executor gives the same records in the
 same place.
 
-Cells whose evaluator batches (``evaluate_batch``, :func:`lbal_bench.evaluation.batches`)
+Cells whose evaluator batches them (``evaluate_batch``, :func:`lbal_bench.evaluation.batches`)
 are not evaluated in their selection's chain: the cells that share a dataset, backbone,
 budget and evaluator (other samplers, seeds, starts) form a batch (split in parts where
 it is more than one worker's share of the evaluations), a unit of work submitted after the
@@ -166,7 +166,7 @@ class Runner:
             -len({c.budget for c in item[1]}), -max(c.budget for c in item[1]))))
         batched: dict[str, list[Cell]] = {}
         for cell in todo:
-            if batches(cell.evaluator):
+            if batches(cell.evaluator, cell.budget, cell.dataset.obj.num_classes):
                 batched.setdefault(batch_key(cell), []).append(cell)
         if not self.executor.extracts_features:
             for first in {(c[0].dataset.spec.display, c[0].backbone.spec.display): c[0] for c in chains.values()}.values():
@@ -209,7 +209,7 @@ class Runner:
             selection = self._select(group[0], group[0].selection, data)
             result.selections += 1
             for cell in group:
-                if batches(cell.evaluator):
+                if batches(cell.evaluator, cell.budget, cell.dataset.obj.num_classes):
                     continue
                 if self._evaluate(cell, selection, data):
                     result.computed += 1

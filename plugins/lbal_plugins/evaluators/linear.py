@@ -25,7 +25,8 @@ the backbone with augmentations every epoch, training uses the cached (un-augmen
 features, so a cell takes seconds. ``evaluate_batch`` trains the heads of several cells of
 one budget (other samplers and seeds) as one stacked problem (``fit_linear_batched``), each
 head the one ``evaluate`` would train, bit for bit, from its own cell's generator; the
-runner uses it for every linear cell. The test split is predicted head by head: each head
+runner uses it where ``batch_pays`` (small steps: CIFAR's batch of 4; ImageNet's heads
+train one by one, in their chains). The test split is predicted head by head: each head
 has its own standardisation, so one wide product would need it folded into the weights,
 which rounds differently from a cell evaluated alone (and saves no arithmetic).
 """
@@ -64,12 +65,23 @@ class Linear:
         head = fit_linear(train_x, train_y, num_classes, seed=head_seed(rng), **self._protocol())
         return self._metrics(head, test_x, test_y)
 
+    def batch_pays(self, budget: int, num_classes: int) -> bool:
+        """Whether heads of ``budget`` labels train faster stacked: where a step is a few
+        dozen numpy calls on small arrays (the paper's CIFAR batch of 4, 10 classes), not
+        where it is arithmetic (ImageNet's 128 × 1,000 logits a step: seven such heads
+        stacked trained slower than one after another, benchmarks/RESULTS.md, "Grid wall
+        time")."""
+        return min(self.batch_size, budget) * num_classes <= SMALL_STEP
+
     def evaluate_batch(self, train_xs, train_ys, test_x, test_y, num_classes, rngs) -> list[dict[str, float]]:
         """``evaluate`` on each ``(train_xs[i], train_ys[i], rngs[i])``, the training sets of
         one size: the heads train as one stacked problem."""
         heads = fit_linear_batched(train_xs, train_ys, num_classes, seeds=[head_seed(rng) for rng in rngs],
                                    **self._protocol())
         return [self._metrics(head, test_x, test_y) for head in heads]
+
+
+SMALL_STEP = 4096  # logits (rows x classes) of a step below which stacking heads pays
 
 
 def head_seed(rng) -> int:
