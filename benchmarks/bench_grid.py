@@ -29,8 +29,10 @@ Every row prints where the time went (selection seconds per sampler, evaluation 
 per evaluator, summed over cells: CPU-side time, not wall time; a batch's time is shared
 equally by its cells). Run: ``LBAL_BASELINE=/tmp/baseline pytest benchmarks/bench_grid.py
 --benchmark-only -q -s --benchmark-json benchmarks/results/grid.json`` (about 30 minutes
-on 2 cores; ``-k "cifar and jobs or 128k"`` for the baseline/this-code rows alone); results
-in RESULTS.md, "Grid wall time".
+on 2 cores; ``-k "(cifar_grid and jobs) or imagenet"`` for the baseline and ``--jobs 2``
+rows alone); results in RESULTS.md, "Grid wall time". Each row also prints the arithmetic
+of each kind of cell (``arithmetic``: FLOPs from the cell's shape) against its median
+measured time and one core's float32 matrix-product rate measured after the row.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import math
 
 import numpy as np
 import pytest
@@ -150,6 +154,70 @@ def run_grid(cells: list, cache_dir: Path, out: Path, executor: str, options: di
     return seconds
 
 
+def sgemm_rate() -> float:
+    """One thread's float32 matrix-product rate here, FLOP/s (128 × 513 × 1,000: a step of
+    an ImageNet-size linear head)."""
+    from threadpoolctl import threadpool_limits
+
+    a, b = np.ones((128, 513), np.float32), np.ones((513, 1000), np.float32)
+    with threadpool_limits(1):
+        a @ b
+        start = time.perf_counter()
+        for _ in range(50):
+            a @ b
+        return 50 * 2 * 128 * 513 * 1000 / (time.perf_counter() - start)
+
+
+def arithmetic(record: dict, dataset: dict) -> tuple[str, float, float] | None:
+    """``(kind, FLOPs, seconds)`` of a record's evaluation (``linear``, ``knn``; None for
+    the rest). Elementwise operations count one FLOP each (Adam: 13 a parameter and step)."""
+    n_test, d, c = dataset["test_size"], dataset["dim"], dataset["num_classes"]
+    budget, evaluator = record["config"]["budget"], record["config"]["evaluator"]
+    if evaluator["name"] == "linear":
+        batch, epochs = evaluator["options"]["batch_size"], evaluator["options"]["epochs"]
+        flops = (4 * budget * epochs * (d + 1) * c + math.ceil(budget / batch) * epochs * 13 * (d + 1) * c
+                 + 2 * n_test * (d + 1) * c)
+        return f"linear, {budget} labels", flops, record["timings"]["evaluation_s"]
+    if evaluator["name"] == "knn":
+        return f"1-NN, {budget} labels", 2 * n_test * budget * d, record["timings"]["evaluation_s"]
+    return None
+
+
+def selection_arithmetic(record: dict, dataset: dict) -> tuple[str, float, float] | None:
+    """``arithmetic`` of a record's selection: ``kmeans`` (an upper bound: 20 Lloyd
+    iterations), ``vaal`` and ``coreset`` steps; None for the rest."""
+    n, d, k = dataset["train_size"], dataset["dim"], record["config"]["budget"]
+    sampler, seconds = record["config"]["sampler"]["name"], record["timings"]["selection_s"]
+    if sampler == "kmeans":  # greedy seeding on min(N, 128 k) points, at most 20 Lloyd iterations
+        return f"kmeans, k = {k}", (20 * k * n + k * (2 + int(math.log(k))) * min(n, 128 * k)) * 2 * d, seconds
+    if sampler == "coreset" and record["config"]["selection"].get("after") is not None:
+        return f"coreset, {k}", 2 * n * d * k, seconds  # distances to every centre, initial or picked
+    if sampler == "vaal" and record["config"]["selection"].get("after") is not None:
+        h, z, rows = 256, 32, 256
+        encoder, decoder, judge = d * h + h * h + 2 * h * z, z * h + h * h + h * d, z * h + h * h + h
+        step = 2 * 6 * rows * (encoder + decoder + judge) + 2 * rows * encoder + 6 * rows * judge
+        return "vaal, a selection", 300 * step + 2 * n * (encoder + judge), seconds
+    return None
+
+
+def arithmetic_table(out: Path, dataset: dict, rate: float) -> dict:
+    """kind -> 'FLOPs, median seconds, ratio to the FLOPs at ``rate``' over the records of ``out``."""
+    found: dict[str, list] = defaultdict(list)
+    selections = set()
+    for path in (out / "records").glob("*.json"):
+        record = json.loads(path.read_text())
+        for count in (arithmetic(record, dataset),
+                      None if record["selection"]["file"] in selections else selection_arithmetic(record, dataset)):
+            if count is not None:
+                found[count[0]].append(count[1:])
+        selections.add(record["selection"]["file"])
+    table = {}
+    for kind, counts in sorted(found.items()):
+        flops, seconds = counts[0][0], float(np.median([s for _, s in counts]))
+        table[kind] = f"{flops / 1e9:.3g} GFLOP in {seconds * 1e3:.0f} ms ({seconds * rate / flops:.1f}x)"
+    return table
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children so far."""
     mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -203,7 +271,10 @@ def measured_row(benchmark, rows: dict, row: str, name: str, grid: dict, code: d
         theirs = reference["_outcome"]
         figures[f"vs {first}: cells with other picks"] = sum(mine[k][1] != theirs[k][1] for k in mine)
         figures[f"vs {first}: cells with other metrics"] = sum(mine[k][0] != theirs[k][0] for k in mine)
-    rows[row] = {**figures, **where_time_went(out), "_seconds": result["wall"], "_cpu": result["cpu"],
+    rate = sgemm_rate()
+    figures["one core's sgemm"] = f"{rate / 1e9:.0f} GFLOP/s"
+    rows[row] = {**figures, **where_time_went(out), **arithmetic_table(out, grid["dataset"], rate),
+                 "_seconds": result["wall"], "_cpu": result["cpu"],
                  "_outcome": mine, "_threads": threads}
     benchmark.extra_info.update({**figures, "wall_s": result["wall"], "cpu_s": result["cpu"]})
     return rows[row]
