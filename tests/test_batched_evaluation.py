@@ -35,12 +35,14 @@ CELLS = 3 * 2 * 2 * 3
 
 
 def records(results: Path, *, keep_threads: bool = True) -> dict[str, dict]:
-    """Every record without what names a time (``timings``, ``provenance.created``) and the
-    checksum over them."""
+    """Every record without what names a time or a revision (``timings``,
+    ``provenance.created``, ``provenance.git_revision``: others commit in this working
+    tree meanwhile) and the checksum over them."""
     found = {}
     for path in sorted((results / "records").glob("*.json")):
         record = json.loads(path.read_text())
-        del record["timings"], record["provenance"]["created"], record["checksum"]
+        del record["timings"], record["provenance"]["created"], record["provenance"]["git_revision"]
+        del record["checksum"]
         if not keep_threads:
             del record["provenance"]["threads"]
         found[path.name] = record
