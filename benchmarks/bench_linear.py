@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 from conftest import clustered_features, one_thread
 
-from lbal_bench.kit.training import fit_linear, fit_linear_batched, one_blas_thread
+from lbal_bench.kit.compute import one_blas_thread
+from lbal_bench.kit.training import fit_linear, fit_linear_batched
 
 CASES = {"digits cell: 50 labels x 64, 10 classes, batch 4": (50, 64, 10, 4),
          "CIFAR cell: 300 labels x 512, 10 classes, batch 4": (300, 512, 10, 4),

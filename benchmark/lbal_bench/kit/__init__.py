@@ -6,7 +6,8 @@ the distances it reports, ``datafiles.ImageFiles`` for a folder of images). Each
 module imports only numpy/faiss at import time; torch and torchvision load lazily
 (``imagetraining`` and ``augment`` excepted: they are for torch evaluators).
 
-- ``compute``: K-means (one ``KMeansOptions``), faiss/torch distance kernels, k-NN.
+- ``compute``: K-means (one ``KMeansOptions``), faiss/torch distance kernels, k-NN,
+  ``one_blas_thread``.
 - ``neighbours``: exact ball pairs and graphs, pruned by bisector bounds between cells.
 - ``training``: linear heads on features (numpy on CPU, torch on CUDA), batched heads.
 - ``metrics``: top-1 and mean per-class accuracy.

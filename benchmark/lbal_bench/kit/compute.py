@@ -15,7 +15,9 @@ original", measures both against scikit-learn.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Annotated
 
@@ -35,6 +37,19 @@ def torch_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the block (restored after). The products of a
+    linear head, VAAL's MLPs or a block of the close-pairs search are too small to gain
+    from more, and on a busy machine BLAS threads that spin-wait for each other ran a
+    VAAL selection 50 times slower; the result then also does not depend on the
+    machine's thread count."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 
 def _float32(x: np.ndarray) -> np.ndarray:

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.distance import cdist
-from threadpoolctl import threadpool_limits
 
-from lbal_bench.kit.compute import _float32, kmeans, nearest
+from lbal_bench.kit.compute import _float32, kmeans, nearest, one_blas_thread
 
 GUARD = 1e-4  # the bound prunes a pair only this far beyond the radius: float error
 STRIP = 128  # rows per strip of a cell pair
@@ -121,7 +120,7 @@ def close_pairs(x: np.ndarray, radius: float, labels: np.ndarray | None = None,
         return found, near
 
     # one BLAS thread per cell task, the tasks on every core: the blocks are too small to split
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as workers:
+    with one_blas_thread(), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as workers:
         results = list(workers.map(cell_pairs, range(len(cells))))
     found = [block for blocks, _ in results for block in blocks]
     near = [pair for _, pairs in results for pair in pairs]

@@ -12,14 +12,14 @@ the heads of several cells of one shape as one stacked problem (the same heads, 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from .compute import one_blas_thread
 
 NORMALISATIONS = ("standardise", "l2", "none")
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
@@ -33,21 +33,6 @@ def cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """numpy's BLAS on one thread for the block (restored after). The products of a
-    linear head or VAAL's MLPs are too small to gain from more, and on a busy machine
-    BLAS threads that spin-wait for each other ran a VAAL selection 50 times slower; the
-    result then also does not depend on the machine's thread count."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # a dependency of scikit-learn, so normally present
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 class TorchRandom:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from lbal_bench.kit.compute import one_blas_thread
+
 
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """torch's CPU pool and the BLAS libraries on one thread for the block."""
     import torch
-    from threadpoolctl import threadpool_limits
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             yield
     finally:
         torch.set_num_threads(threads)

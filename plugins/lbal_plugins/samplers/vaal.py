@@ -64,7 +64,8 @@ import numpy as np
 from annotated_types import Ge, Gt
 
 from lbal_bench import Pool, hookimpl
-from lbal_bench.kit.training import Adam, TorchRandom, one_blas_thread
+from lbal_bench.kit.compute import one_blas_thread
+from lbal_bench.kit.training import Adam, TorchRandom
 
 BLOCK = 65536  # unlabeled points scored at a time
 
