@@ -113,6 +113,17 @@ def batch_key(cell: Cell) -> str:
     })
 
 
+def split_batches(batched: dict[str, list[Cell]], workers: int) -> list[list[Cell]]:
+    """The evaluation batches of each key (``batch_key`` → cells), cut in parts so that no
+    part holds more than one worker's share of all the evaluations (cells × budget), so a
+    few large batches (ImageNet-size heads) still run side by side; largest first."""
+    work = {key: len(cells) * cells[0].budget for key, cells in batched.items()}
+    total = sum(work.values())
+    parts = {key: min(len(cells), -(-workers * work[key] // total)) for key, cells in batched.items()}
+    split = [cells[part::parts[key]] for key, cells in batched.items() for part in range(parts[key])]
+    return sorted(split, key=lambda cells: -cells[0].budget * len(cells))
+
+
 def _absolute(obj: T) -> T:
     """A copy of a store or cache with its paths made absolute."""
     clone = copy.copy(obj)
@@ -176,16 +187,9 @@ class Runner:
         evaluating = self.progress.add_task("evaluation", total=len(todo))
         store, cache = _absolute(self.store), _absolute(self.cache)  # workers may have another cwd
         jobs = [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells]) for cells in chains.values()]
-        # after the chains (whose selections they evaluate), the largest first; no batch holds
-        # more than a worker's share of the evaluations (cells x budget), so that a few large
-        # batches (ImageNet-size heads) still run side by side on the executor's workers
-        workers = getattr(self.executor, "jobs", None) or 1
-        work = {key: len(cells) * cells[0].budget for key, cells in batched.items()}
-        split = [cells[part::parts] for key, cells in batched.items()
-                 for parts in [min(len(cells), -(-workers * work[key] // sum(work.values())))]
-                 for part in range(parts)]
+        # after the chains, whose selections they evaluate
         jobs += [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells], batch=True)
-                 for cells in sorted(split, key=lambda cells: -cells[0].budget * len(cells))]
+                 for cells in split_batches(batched, getattr(self.executor, "jobs", None) or 1)]
         for result in self.executor.map(run_chain, jobs):
             summary.problems += result.problems
             if result.error is not None:
