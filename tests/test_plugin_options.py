@@ -77,6 +77,9 @@ REFUSED = [
     ("sampler", "vaal", {"beta": -1.0}, "option 'beta' must be float (>= 0), got -1.0"),
     ("sampler", "vaal", {"adversary_param": -1}, "option 'adversary_param' must be float (>= 0), got -1"),
     # evaluators
+    ("evaluator", "linear", {"epochs": 0}, "option 'epochs' must be int (>= 1), got 0"),
+    ("evaluator", "linear", {"lr": 0}, "option 'lr' must be float (> 0), got 0"),
+    ("evaluator", "linear", {"batch_size": 0}, "option 'batch_size' must be int (>= 1), got 0"),
     ("evaluator", "finetune", {"epochs": 0}, "option 'epochs' must be int (>= 1), got 0"),
     ("evaluator", "finetune", {"batch_size": 1}, "option 'batch_size' must be int (>= 2), got 1"),
     ("evaluator", "finetune", {"workers": -1}, "option 'workers' must be int (>= 0), got -1"),

@@ -33,6 +33,10 @@ which rounds differently from a cell evaluated alone (and saves no arithmetic).
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Gt
+
 from lbal_bench import hookimpl
 from lbal_bench.kit.metrics import classification_metrics
 from lbal_bench.kit.training import NORMALISATIONS, fit_linear, fit_linear_batched
@@ -41,12 +45,9 @@ from lbal_bench.kit.training import NORMALISATIONS, fit_linear, fit_linear_batch
 class Linear:
     """Linear classifier on normalised frozen features."""
 
-    def __init__(self, epochs: int = 100, lr: float = 0.01, milestones: tuple[int, ...] = (50, 75),
-                 batch_size: int = 128, mean_per_class: bool = False, normalise: str = "standardise"):
-        if epochs < 1 or batch_size < 1 or lr <= 0:
-            raise ValueError("epochs and batch_size must be at least 1 and lr positive")
-        if normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")
+    def __init__(self, epochs: Annotated[int, Ge(1)] = 100, lr: Annotated[float, Gt(0)] = 0.01,
+                 milestones: tuple[int, ...] = (50, 75), batch_size: Annotated[int, Ge(1)] = 128,
+                 mean_per_class: bool = False, normalise: Literal[NORMALISATIONS] = "standardise"):
         self.normalise = normalise
         self.mean_per_class = mean_per_class
         self.epochs = epochs
