@@ -136,3 +136,18 @@ def test_batched_heads_equal_one_at_a_time_bit_for_bit():
             assert np.array_equal(head.mean, alone.mean) and head.epoch_lrs == alone.epoch_lrs
     with pytest.raises(ValueError, match="same shape"):
         fit_linear_batched([xs[0], xs[1][:10]], ys[:2], 3, seeds=[0, 1])
+
+
+def test_the_torch_stack_trains_each_head_as_numpy_does():
+    """The GPU's path (``bmm`` for a stack of heads), run as torch on the CPU: each head
+    equals the lone torch head bit for bit here and numpy's to float32 rounding, the last
+    batch of an epoch smaller than the others included (24 rows, batches of 5)."""
+    sets = [blobs(24, 5, 3, seed=s) for s in range(3)]
+    xs, ys, seeds = [x for x, _ in sets], [y for _, y in sets], [21, 22, 23]
+    stacked = fit_linear_batched(xs, ys, 3, seeds=seeds, epochs=6, milestones=(3,), batch_size=5, device="torch-cpu")
+    for x, y, seed, head in zip(xs, ys, seeds, stacked):
+        alone = fit_linear(x, y, 3, seed=seed, epochs=6, milestones=(3,), batch_size=5, device="torch-cpu")
+        numpy_head = fit_linear(x, y, 3, seed=seed, epochs=6, milestones=(3,), batch_size=5)
+        assert np.array_equal(head.weight, alone.weight) and np.array_equal(head.bias, alone.bias)
+        assert np.abs(head.weight - numpy_head.weight).max() < 1e-5
+        assert np.abs(head.bias - numpy_head.bias).max() < 1e-5 and head.device == "cpu"

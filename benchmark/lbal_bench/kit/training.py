@@ -169,27 +169,92 @@ def fit_linear(
     thread (``one_blas_thread``). ``device``: ``"cpu"``
     (numpy), ``"cuda"`` or ``"torch-cpu"`` (the same steps as torch tensors; the CPU
     variant is the reference the tests compare numpy with); default: ``"cuda"`` when
-    available, else ``"cpu"``.
+    available, else ``"cpu"``. It is ``fit_linear_batched`` with one head.
     """
     normalise = normalise or ("standardise" if standardise else "none")
-    inputs, mean, std = normalisation(x, normalise)
-    # torch.manual_seed(seed) for the layer, a torch.Generator seeded with seed for the order
-    weight, bias = TorchRandom(seed).linear(inputs.shape[1], num_classes)
-    # the layer as one [D + 1, C] matrix acting on the inputs with a column of ones
-    weights = np.ascontiguousarray(np.vstack([weight.T, bias[None]]))
-    inputs = np.hstack([inputs, np.ones((len(inputs), 1), np.float32)])
-    targets = np.asarray(y, dtype=np.int64)
-    rates = [lr * step_decay(epoch, milestones) for epoch in range(epochs)]
-    shuffle = TorchRandom(seed)
-    orders = [shuffle.randperm(len(inputs)) for _ in range(epochs)]
+    return fit_linear_batched([x], [y], num_classes, seeds=[seed], epochs=epochs, lr=lr, milestones=milestones,
+                              batch_size=batch_size, normalise=normalise, device=device)[0]
+
+
+def fit_linear_batched(
+    xs: Sequence[np.ndarray],
+    ys: Sequence[np.ndarray],
+    num_classes: int,
+    *,
+    seeds: Sequence[int],
+    epochs: int = 100,
+    lr: float = 0.01,
+    milestones: Sequence[int] = (50, 75),
+    batch_size: int = 128,
+    normalise: str = "standardise",
+    device: str | None = None,
+) -> list[LinearHead]:
+    """``fit_linear`` for several heads of one shape at once: head ``i`` trains on
+    ``xs[i], ys[i]`` with ``seeds[i]`` exactly as ``fit_linear(xs[i], ys[i], num_classes,
+    seed=seeds[i], ...)`` would (its own normalisation, initialisation and batch order),
+    and every step is one stacked matrix product for all heads, so the per-step cost of
+    a few dozen calls is paid once instead of once per head. All ``xs`` need the same
+    shape (cells of one dataset, backbone and budget). On the CPU the heads equal
+    ``fit_linear``'s bit for bit (numpy's stacked product is one ``sgemm`` per head, see
+    tests/test_evaluator_linear.py). On CUDA the stack is one ``bmm`` a step, which is
+    what makes a GPU pay for small heads (launch-bound one by one); cuBLAS may round a
+    product of a stack of heads differently from that of one head, so there a head
+    trained in a stack equals the lone one to float32 rounding, not bit for bit."""
+    if not len(xs) == len(ys) == len(seeds) or not xs:
+        raise ValueError("xs, ys and seeds must be non-empty and of one length")
+    if len({np.shape(x) for x in xs}) != 1:
+        raise ValueError("every training set must have the same shape")
     device = device or ("cuda" if cuda_available() else "cpu")
+    prepared = [normalisation(x, normalise) for x in xs]
+    weights, orders = [], []
+    for (inputs, _, _), seed in zip(prepared, seeds):
+        # torch.manual_seed(seed) for the layer, a torch.Generator seeded with seed for the order
+        weight, bias = TorchRandom(seed).linear(inputs.shape[1], num_classes)
+        weights.append(np.vstack([weight.T, bias[None]]))  # the layer as one [D + 1, C] matrix
+        shuffle = TorchRandom(seed)
+        orders.append([shuffle.randperm(len(inputs)) for _ in range(epochs)])
+    problem = StackedProblem(
+        weights=np.ascontiguousarray(np.stack(weights)),
+        # the inputs with a column of ones, for the bias row
+        inputs=np.stack([np.hstack([p[0], np.ones((len(p[0]), 1), np.float32)]) for p in prepared]),
+        targets=np.stack([np.asarray(y, dtype=np.int64) for y in ys]),
+        rates=[lr * step_decay(epoch, milestones) for epoch in range(epochs)],
+        orders=[np.stack(epoch_orders) for epoch_orders in zip(*orders)],
+        batch_size=batch_size)
     if device == "cpu":
         with one_blas_thread():
-            weights = _adam_numpy(weights, inputs, targets, rates, orders, batch_size)
+            trained = _train_numpy(problem)
     else:
-        weights = _adam_torch(weights, inputs, targets, rates, orders, batch_size, device.removeprefix("torch-"))
-    return LinearHead(np.ascontiguousarray(weights[:-1].T), weights[-1].copy(), mean, std, rates, normalise,
-                      "cpu" if device == "torch-cpu" else device)
+        trained = _train_torch(problem, device.removeprefix("torch-"))
+    return [LinearHead(np.ascontiguousarray(w[:-1].T), w[-1].copy(), p[1], p[2], problem.rates, normalise,
+                       "cpu" if device == "torch-cpu" else device)
+            for w, p in zip(trained, prepared)]
+
+
+@dataclass
+class StackedProblem:
+    """The training of ``H`` heads of one shape: ``weights [H, D + 1, C]`` (bias as the
+    last row), ``inputs [H, N, D + 1]`` (normalised, a column of ones last), ``targets
+    [H, N]``, the learning rate of each epoch and each epoch's ``[H, N]`` batch order."""
+
+    weights: np.ndarray
+    inputs: np.ndarray
+    targets: np.ndarray
+    rates: list[float]
+    orders: list[np.ndarray]
+    batch_size: int
+
+    def batches(self, inputs, targets, as_array=np.asarray):
+        """``(rate, batch inputs [H, B, D + 1], batch targets [H, B])`` for every step:
+        each epoch's order cut into ``batch_size`` rows (the last batch may be smaller).
+        ``inputs`` and ``targets`` are ``self``'s, as numpy arrays or as tensors on a
+        device (``as_array`` then makes the orders tensors there)."""
+        heads = as_array(np.arange(len(self.inputs))[:, None])
+        for rate, order in zip(self.rates, self.orders):
+            order = as_array(order)
+            shuffled_x, shuffled_y = inputs[heads, order], targets[heads, order]
+            for start in range(0, order.shape[1], self.batch_size):
+                yield rate, shuffled_x[:, start:start + self.batch_size], shuffled_y[:, start:start + self.batch_size]
 
 
 ADAM_CHUNK = 65536  # elements: the four arrays of one chunk's update stay in a core's L2 cache
@@ -240,110 +305,43 @@ def _adam_update(param, grad, first, second, scratch, step_size, denominator) ->
     param += scratch
 
 
-def _adam_numpy(weights, inputs, targets, rates, orders, batch_size) -> np.ndarray:
-    """Mini-batch Adam on the cross-entropy of ``inputs @ weights``, in numpy, in place."""
+def _train_numpy(problem: StackedProblem) -> np.ndarray:
+    """Mini-batch Adam on the cross-entropy of ``inputs @ weights`` for every head, in
+    numpy; the trained ``weights`` (updated in place)."""
+    weights = problem.weights
     adam = Adam([weights])
-    rows = np.arange(batch_size)
-    for rate, order in zip(rates, orders):
-        shuffled_x, shuffled_y = inputs[order], targets[order]
-        for start in range(0, len(order), batch_size):
-            batch_x, batch_y = shuffled_x[start:start + batch_size], shuffled_y[start:start + batch_size]
-            # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch
-            error = batch_x @ weights
-            error -= error.max(axis=1, keepdims=True)
-            np.exp(error, out=error)
-            error /= error.sum(axis=1, keepdims=True)
-            error[rows[:len(batch_y)], batch_y] -= 1
-            grad = batch_x.T @ error
-            grad /= np.float32(len(batch_y))
-            adam.step((grad,), rate)
+    heads = np.arange(len(weights))[:, None]
+    for rate, batch_x, batch_y in problem.batches(problem.inputs, problem.targets):
+        # d(mean cross-entropy)/d(logits) = (softmax - one-hot) / batch
+        error = np.matmul(batch_x, weights)
+        error -= error.max(axis=2, keepdims=True)
+        np.exp(error, out=error)
+        error /= error.sum(axis=2, keepdims=True)
+        error[heads, np.arange(batch_y.shape[1])[None], batch_y] -= 1
+        grad = np.matmul(batch_x.transpose(0, 2, 1), error)
+        grad /= np.float32(batch_y.shape[1])
+        adam.step((grad,), rate)
     return weights
 
 
-def _adam_torch(weights, inputs, targets, rates, orders, batch_size, device) -> np.ndarray:
-    """``_adam_numpy`` as torch tensors on ``device`` (a GPU; on the CPU, the reference)."""
+def _train_torch(problem: StackedProblem, device: str) -> np.ndarray:
+    """``_train_numpy`` as torch tensors on ``device`` (a GPU; on the CPU, the reference),
+    one ``bmm`` for all heads a step."""
     import torch
 
-    weights = torch.as_tensor(weights, device=device).contiguous()
-    inputs = torch.as_tensor(inputs, device=device)
-    targets = torch.as_tensor(targets, device=device)
-    minus_one = torch.full((batch_size, 1), -1.0, device=device)
+    def on_device(array: np.ndarray):
+        return torch.as_tensor(array, device=device)
+
+    weights = on_device(problem.weights).contiguous()
+    minus_one = torch.full((len(weights), problem.batch_size, 1), -1.0, device=device)
     first_moment, second_moment = torch.zeros_like(weights), torch.zeros_like(weights)
-    step = 0
-    for rate, order in zip(rates, orders):
-        order = torch.as_tensor(order, device=device)
-        shuffled_x, shuffled_y = inputs[order], targets[order, None]
-        for start in range(0, len(order), batch_size):
-            batch_x, batch_y = shuffled_x[start:start + batch_size], shuffled_y[start:start + batch_size]
-            error = torch.softmax(batch_x @ weights, dim=1).scatter_add_(1, batch_y, minus_one[:len(batch_y)])
-            grad = torch.mm(batch_x.T, error).div_(len(batch_y))
-            step += 1
-            first_moment.lerp_(grad, 1 - BETA1)
-            second_moment.mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
-            denom = second_moment.sqrt().div_(math.sqrt(1 - BETA2**step)).add_(EPS)
-            weights.addcdiv_(first_moment, denom, value=-rate / (1 - BETA1**step))
+    batches = problem.batches(on_device(problem.inputs), on_device(problem.targets[:, :, None]), on_device)
+    for step, (rate, batch_x, batch_y) in enumerate(batches, start=1):
+        rows = batch_y.shape[1]
+        error = torch.softmax(torch.bmm(batch_x, weights), dim=2).scatter_add_(2, batch_y, minus_one[:, :rows])
+        grad = torch.bmm(batch_x.transpose(1, 2), error).div_(rows)
+        first_moment.lerp_(grad, 1 - BETA1)
+        second_moment.mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
+        denom = second_moment.sqrt().div_(math.sqrt(1 - BETA2**step)).add_(EPS)
+        weights.addcdiv_(first_moment, denom, value=-rate / (1 - BETA1**step))
     return weights.cpu().numpy()
-
-
-def fit_linear_batched(
-    xs: Sequence[np.ndarray],
-    ys: Sequence[np.ndarray],
-    num_classes: int,
-    *,
-    seeds: Sequence[int],
-    epochs: int = 100,
-    lr: float = 0.01,
-    milestones: Sequence[int] = (50, 75),
-    batch_size: int = 128,
-    normalise: str = "standardise",
-    device: str | None = None,
-) -> list[LinearHead]:
-    """``fit_linear`` for several heads of one shape at once: head ``i`` trains on
-    ``xs[i], ys[i]`` with ``seeds[i]`` exactly as ``fit_linear(xs[i], ys[i], num_classes,
-    seed=seeds[i], ...)`` would (its own normalisation, initialisation and batch order),
-    and every step is one stacked matrix product for all heads, so the per-step cost of
-    a few dozen numpy calls is paid once instead of once per head. All ``xs`` need the
-    same shape (cells of one dataset, backbone and budget). The heads equal
-    ``fit_linear``'s bit for bit where numpy's stacked products do (see
-    tests/test_evaluator_linear.py). ``device`` as for ``fit_linear``: the stacked problem
-    is numpy's (``"cpu"``); elsewhere (CUDA) the heads are ``fit_linear``'s, one after
-    another, so a GPU machine gets the same heads batched or not."""
-    if not len(xs) == len(ys) == len(seeds) or not xs:
-        raise ValueError("xs, ys and seeds must be non-empty and of one length")
-    if len({np.shape(x) for x in xs}) != 1:
-        raise ValueError("every training set must have the same shape")
-    device = device or ("cuda" if cuda_available() else "cpu")
-    if device != "cpu":
-        return [fit_linear(x, y, num_classes, seed=seed, epochs=epochs, lr=lr, milestones=milestones,
-                           batch_size=batch_size, normalise=normalise, device=device)
-                for x, y, seed in zip(xs, ys, seeds)]
-    prepared = [normalisation(x, normalise) for x in xs]
-    weights, orders = [], []
-    for (inputs, _, _), seed in zip(prepared, seeds):
-        weight, bias = TorchRandom(seed).linear(inputs.shape[1], num_classes)
-        weights.append(np.vstack([weight.T, bias[None]]))
-        shuffle = TorchRandom(seed)
-        orders.append([shuffle.randperm(len(inputs)) for _ in range(epochs)])
-    stacked = np.ascontiguousarray(np.stack(weights))
-    inputs = np.stack([np.hstack([p[0], np.ones((len(p[0]), 1), np.float32)]) for p in prepared])
-    targets = np.stack([np.asarray(y, dtype=np.int64) for y in ys])
-    rates = [lr * step_decay(epoch, milestones) for epoch in range(epochs)]
-    heads = np.arange(len(xs))[:, None]
-    adam = Adam([stacked])
-    with one_blas_thread():
-        for epoch, rate in enumerate(rates):
-            order = np.stack([o[epoch] for o in orders])
-            shuffled_x, shuffled_y = inputs[heads, order], targets[heads, order]
-            for start in range(0, order.shape[1], batch_size):
-                batch_x, batch_y = shuffled_x[:, start:start + batch_size], shuffled_y[:, start:start + batch_size]
-                error = np.matmul(batch_x, stacked)
-                error -= error.max(axis=2, keepdims=True)
-                np.exp(error, out=error)
-                error /= error.sum(axis=2, keepdims=True)
-                rows = np.arange(batch_y.shape[1])
-                error[heads, rows[None], batch_y] -= 1
-                grad = np.matmul(batch_x.transpose(0, 2, 1), error)
-                grad /= np.float32(batch_y.shape[1])
-                adam.step((grad,), rate)
-    return [LinearHead(np.ascontiguousarray(w[:-1].T), w[-1].copy(), p[1], p[2], rates, normalise)
-            for w, p in zip(stacked, prepared)]

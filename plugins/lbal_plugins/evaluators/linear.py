@@ -25,8 +25,9 @@ the backbone with augmentations every epoch, training uses the cached (un-augmen
 features, so a cell takes seconds. ``evaluate_batch`` trains the heads of several cells of
 one budget (other samplers and seeds) as one stacked problem (``fit_linear_batched``), each
 head the one ``evaluate`` would train, bit for bit, from its own cell's generator; the
-runner uses it where ``batch_pays`` (small steps: CIFAR's batch of 4; ImageNet's heads
-train one by one, in their chains). The test split is predicted head by head: each head
+runner uses it where ``batch_pays``: on the CPU for small steps (CIFAR's batch of 4;
+ImageNet's heads train one by one, in their chains), on CUDA always (one ``bmm`` a step
+for the stack, where heads one by one are bound by kernel launches). The test split is predicted head by head: each head
 has its own standardisation, so one wide product would need it folded into the weights,
 which rounds differently from a cell evaluated alone (and saves no arithmetic).
 """
@@ -39,7 +40,7 @@ from annotated_types import Ge, Gt
 
 from lbal_bench import hookimpl
 from lbal_bench.kit.metrics import classification_metrics
-from lbal_bench.kit.training import NORMALISATIONS, fit_linear, fit_linear_batched
+from lbal_bench.kit.training import NORMALISATIONS, cuda_available, fit_linear, fit_linear_batched
 
 
 class Linear:
@@ -71,8 +72,9 @@ class Linear:
         dozen numpy calls on small arrays (the paper's CIFAR batch of 4, 10 classes), not
         where it is arithmetic (ImageNet's 128 × 1,000 logits a step: seven such heads
         stacked trained slower than one after another, benchmarks/RESULTS.md, "Grid wall
-        time")."""
-        return min(self.batch_size, budget) * num_classes <= SMALL_STEP
+        time"). On CUDA it always pays: there a step of one head is bound by kernel
+        launches, and a stack costs about as many launches as one head."""
+        return min(self.batch_size, budget) * num_classes <= SMALL_STEP or cuda_available()
 
     def evaluate_batch(self, train_xs, train_ys, test_x, test_y, num_classes, rngs) -> list[dict[str, float]]:
         """``evaluate`` on each ``(train_xs[i], train_ys[i], rngs[i])``, the training sets of
