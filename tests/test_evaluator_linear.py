@@ -151,3 +151,16 @@ def test_the_torch_stack_trains_each_head_as_numpy_does():
         assert np.array_equal(head.weight, alone.weight) and np.array_equal(head.bias, alone.bias)
         assert np.abs(head.weight - numpy_head.weight).max() < 1e-5
         assert np.abs(head.bias - numpy_head.bias).max() < 1e-5 and head.device == "cpu"
+
+
+def test_stacking_pays_on_the_cpu_for_small_steps_and_on_cuda_always(monkeypatch):
+    """``batch_pays``: CIFAR's batch of 4 × 10 classes stacks on the CPU, an ImageNet head
+    (batch 128 × 1,000 classes) does not; on a CUDA machine both do."""
+    import lbal_plugins.evaluators.linear as linear
+
+    cifar, imagenet = linear.Linear(batch_size=4), linear.Linear(batch_size=128)
+    monkeypatch.setattr(linear, "cuda_available", lambda: False)
+    assert cifar.batch_pays(300, 10) and not imagenet.batch_pays(3000, 1000)
+    assert imagenet.batch_pays(20, 100)  # a budget under the batch: 20 × 100 logits a step
+    monkeypatch.setattr(linear, "cuda_available", lambda: True)
+    assert cifar.batch_pays(300, 10) and imagenet.batch_pays(3000, 1000)
