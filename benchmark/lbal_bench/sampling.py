@@ -1,8 +1,11 @@
 """Running a sampler once: the pool and its oracle, the call, and the check of the answer.
 
-The runner (every selection of a suite), ``lbal-bench select`` and the conformance
-checks go through :func:`run_sampler`, so a sampler sees the same pool, gets the same
-generator and is held to the same contract (``contracts.selection_problem``) everywhere.
+The runner (every selection of a suite) and ``lbal-bench select`` go through
+:func:`run_sampler`, so a sampler sees the same pool, gets the same generator and is held
+to the same contract (``contracts.selection_problem``) in both. The conformance checks
+(``lbal_bench.testing``, ``lbal-bench check``) call ``select`` on the sampler object
+themselves, since a third party runs them on a bare instance (``MySampler()``) and they
+look at the raw answer, but judge it by the same ``contracts.selection_problems``.
 """
 
 from __future__ import annotations
