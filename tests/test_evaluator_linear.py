@@ -153,6 +153,35 @@ def test_the_torch_stack_trains_each_head_as_numpy_does():
         assert np.abs(head.bias - numpy_head.bias).max() < 1e-5 and head.device == "cpu"
 
 
+def test_heads_that_do_not_fit_one_stack_train_in_several(monkeypatch):
+    """Where the device has room for fewer heads than the batch (CUDA's free memory; here
+    the torch reference told it has one byte, then room for two heads), the heads train in
+    several stacks, each head as in one stack."""
+    from lbal_bench.kit import training
+
+    sets = [blobs(20, 4, 3, seed=s) for s in range(3)]
+    xs, ys, seeds = [x for x, _ in sets], [y for _, y in sets], [5, 6, 7]
+
+    def train():
+        return fit_linear_batched(xs, ys, 3, seeds=seeds, epochs=3, batch_size=4, device="torch-cpu")
+
+    together = train()
+    calls = []
+    real = training._train_torch
+    monkeypatch.setattr(training, "_train_torch", lambda part, device: calls.append(len(part.inputs)) or real(part, device))
+    for free, stacks in ((1, [1, 1, 1]), (None, [3])):
+        monkeypatch.setattr(training, "_device_free_bytes", lambda device: free)
+        calls.clear()
+        for head, alone in zip(train(), together):
+            assert np.array_equal(head.weight, alone.weight) and np.array_equal(head.bias, alone.bias)
+        assert calls == stacks
+    problem_bytes = 2 * 20 * 5 * 4 + 20 * 8 + 4 * 5 * 3 * 4  # inputs twice, targets, 4 weight-sized arrays
+    monkeypatch.setattr(training, "_device_free_bytes", lambda device: 2 * 2 * problem_bytes)
+    calls.clear()
+    train()
+    assert calls == [2, 1]
+
+
 def test_stacking_pays_on_the_cpu_for_small_steps_and_on_cuda_always(monkeypatch):
     """``batch_pays``: CIFAR's batch of 4 × 10 classes stacks on the CPU, an ImageNet head
     (batch 128 × 1,000 classes) does not; on a CUDA machine both do."""

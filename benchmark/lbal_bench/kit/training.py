@@ -199,7 +199,9 @@ def fit_linear_batched(
     tests/test_evaluator_linear.py). On CUDA the stack is one ``bmm`` a step, which is
     what makes a GPU pay for small heads (launch-bound one by one); cuBLAS may round a
     product of a stack of heads differently from that of one head, so there a head
-    trained in a stack equals the lone one to float32 rounding, not bit for bit."""
+    trained in a stack equals the lone one to float32 rounding, not bit for bit. A CUDA
+    stack holds as many heads as fit in half the device's free memory
+    (``StackedProblem.bytes_per_head``); the rest train in further stacks."""
     if not len(xs) == len(ys) == len(seeds) or not xs:
         raise ValueError("xs, ys and seeds must be non-empty and of one length")
     if len({np.shape(x) for x in xs}) != 1:
@@ -225,7 +227,8 @@ def fit_linear_batched(
         with one_blas_thread():
             trained = _train_numpy(problem)
     else:
-        trained = _train_torch(problem, device.removeprefix("torch-"))
+        per_stack = problem.heads_within(_device_free_bytes(device))
+        trained = np.concatenate([_train_torch(part, device.removeprefix("torch-")) for part in problem.parts(per_stack)])
     return [LinearHead(np.ascontiguousarray(w[:-1].T), w[-1].copy(), p[1], p[2], problem.rates, normalise,
                        "cpu" if device == "torch-cpu" else device)
             for w, p in zip(trained, prepared)]
@@ -243,6 +246,25 @@ class StackedProblem:
     rates: list[float]
     orders: list[np.ndarray]
     batch_size: int
+
+    def bytes_per_head(self) -> int:
+        """Device memory one head's training holds: its inputs twice (the epoch's shuffled
+        copy), its targets, and weights, gradient and Adam's two moments."""
+        _, rows, width = self.inputs.shape
+        return 2 * rows * width * 4 + rows * 8 + 4 * width * self.weights.shape[2] * 4
+
+    def heads_within(self, free_bytes: int | None) -> int:
+        """How many heads a stack may hold in half of ``free_bytes`` (``None``: all), at least one."""
+        if free_bytes is None:
+            return len(self.inputs)
+        return max(1, min(len(self.inputs), free_bytes // 2 // self.bytes_per_head()))
+
+    def parts(self, heads: int) -> list[StackedProblem]:
+        """The problem cut into stacks of at most ``heads`` heads, in order."""
+        return [StackedProblem(self.weights[start:start + heads], self.inputs[start:start + heads],
+                               self.targets[start:start + heads], self.rates,
+                               [order[start:start + heads] for order in self.orders], self.batch_size)
+                for start in range(0, len(self.inputs), heads)]
 
     def batches(self, inputs, targets, as_array=np.asarray):
         """``(rate, batch inputs [H, B, D + 1], batch targets [H, B])`` for every step:
@@ -303,6 +325,16 @@ def _adam_update(param, grad, first, second, scratch, step_size, denominator) ->
     np.divide(first, scratch, out=scratch)
     scratch *= step_size
     param += scratch
+
+
+def _device_free_bytes(device: str) -> int | None:
+    """Free memory of a CUDA ``device`` in bytes; ``None`` elsewhere (the CPU's torch
+    reference trains every head in one stack)."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    return int(torch.cuda.mem_get_info(torch.device(device))[0])
 
 
 def _train_numpy(problem: StackedProblem) -> np.ndarray:
