@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from lbal_bench.features import l2_normalise
+from lbal_bench.kit import neighbours
 from lbal_bench.kit.neighbours import ball_graph, close_pairs, quick_cells
 from lbal_plugins.datasets.synthetic import clustered_features
+from test_evaluator_linear import assert_runs_without_torch
 
 
 def dense(x: np.ndarray) -> np.ndarray:
@@ -78,3 +80,75 @@ def test_ball_graph_is_the_symmetric_graph_with_self_loops():
     indptr, indices = ball_graph(5, i, j)
     rows = [sorted(indices[indptr[r]:indptr[r + 1]].tolist()) for r in range(5)]
     assert rows == [[0, 1, 3], [0, 1], [2, 3], [0, 2, 3], [4]]
+
+
+def by_pair(pairs) -> tuple[list, np.ndarray]:
+    order = np.lexsort((pairs.j, pairs.i))
+    return list(zip(pairs.i[order].tolist(), pairs.j[order].tolist())), pairs.d2[order]
+
+
+# Each set's radius lies in a gap of its pair distances: no pair is within 1e-3 of it
+# (checked), so float32 rounding cannot decide a pair differently on another backend.
+CLEAR = [("clustered, 6 cells", clustered_features(300, 24, 6, spread=0.5, seed=1), 0.884),
+         ("clustered, 6 cells, small radius", clustered_features(300, 24, 6, spread=0.5, seed=1), 0.352),
+         ("clustered, 8 tight cells", clustered_features(400, 32, 8, spread=0.3, seed=4), 0.92),
+         ("random on the sphere, 5 random cells",
+          (l2_normalise(np.random.default_rng(0).normal(size=(200, 8))), np.random.default_rng(1).integers(5, size=200)),
+          0.638),
+         ("duplicate rows, two cells of one mean",
+          (np.repeat(l2_normalise(np.random.default_rng(2).normal(size=(30, 5))), 2, axis=0), np.arange(60) % 2), 0.5)]
+
+
+@pytest.mark.parametrize("cells", ["labels", "quick cells"])
+@pytest.mark.parametrize("name, data, radius", CLEAR, ids=[c[0] for c in CLEAR])
+def test_the_torch_path_finds_the_pairs_of_the_numpy_path(name, data, radius, cells):
+    """``device="torch-cpu"`` runs the device path (the one CUDA runs) on the CPU: the
+    same pairs, their squared distances and ``other`` to float32 rounding."""
+    x, labels = data
+    d = dense(x)
+    assert np.abs(d[np.triu_indices(len(x), 1)] - radius).min() > 1e-3
+    labels = labels if cells == "labels" else None
+    reference = close_pairs(x, radius, labels, max_elements=1000, device="cpu")
+    torch_pairs = close_pairs(x, radius, labels, max_elements=1000, device="torch-cpu")
+    found, d2 = by_pair(torch_pairs)
+    expected, expected_d2 = by_pair(reference)
+    assert found == expected and len(found) == int(np.triu(d < radius, 1).sum())
+    assert d2.dtype == np.float32 and torch_pairs.i.dtype == torch_pairs.j.dtype == np.int64
+    np.testing.assert_allclose(d2, expected_d2, atol=1e-5)
+    assert torch_pairs.other.dtype == np.float32
+    np.testing.assert_array_equal(np.isinf(torch_pairs.other), np.isinf(reference.other))
+    finite = np.isfinite(reference.other)
+    np.testing.assert_allclose(torch_pairs.other[finite], reference.other[finite], atol=1e-5)
+
+
+def test_the_default_device_is_numpy_without_torch_on_a_machine_without_cuda():
+    assert_runs_without_torch("from lbal_bench.kit.neighbours import close_pairs; pairs = close_pairs(x, 2.5);"
+                              "assert len(pairs.i) > 0 and pairs.d2.dtype == np.float32")
+
+
+def test_the_default_device_follows_cuda_available(monkeypatch):
+    """With CUDA the default runs the torch blocks on "cuda" (recorded here, run on the CPU)."""
+    import lbal_bench.kit.training as training
+
+    devices = []
+
+    class Recorded(neighbours.TorchBlocks):
+        def __init__(self, x32, r2, device):
+            devices.append(device)
+            super().__init__(x32, r2, "cpu")
+
+    monkeypatch.setattr(neighbours, "TorchBlocks", Recorded)
+    x, labels = clustered_features(100, 8, 3, seed=0)
+    monkeypatch.setattr(training, "cuda_available", lambda: False)
+    numpy_pairs = close_pairs(x, 0.9, labels)
+    assert devices == []
+    monkeypatch.setattr(training, "cuda_available", lambda: True)
+    cuda_pairs = close_pairs(x, 0.9, labels)
+    assert devices == ["cuda"] and by_pair(cuda_pairs)[0] == by_pair(numpy_pairs)[0]
+    close_pairs(x, 0.9, labels, device="cpu")
+    assert devices == ["cuda"]
+
+
+def test_an_unknown_device_is_refused():
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'torch-cpu', got 'gpu'"):
+        close_pairs(np.zeros((3, 2)), 1.0, device="gpu")

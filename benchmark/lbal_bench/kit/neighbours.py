@@ -10,6 +10,19 @@ loses the whole cell radius. Each pair of cells is compared in strips of rows so
 that distance, each strip against the columns the bound lets through, in float32 GEMM
 blocks (numpy on the CPU, one BLAS thread per cell, the cells on every core: the blocks
 are too small for a threaded GEMM); each pair is decided once, by the smaller index.
+
+``device`` (default: ``"cuda"`` when ``training.cuda_available()``, else ``"cpu"``): on
+``"cpu"`` the blocks are numpy's, as above. On ``"cuda"`` (or ``"torch-cpu"``, the same
+code as torch tensors on the CPU, which is how the tests check it) the rows go to the
+device once; each block's squared distances, hit mask and row and column minima are
+computed there and only the hits (indices and ``d2``) and the minima come back, the
+cells one after another (the device runs a block at a time). The pruning (which cells
+and strips are compared) is the same code on every device, in float64 on the host.
+cuBLAS rounds a GEMM differently from the CPU's BLAS, so on CUDA a pair whose distance
+lies within float32 rounding of the radius (``d2`` within about ``1e-6`` of ``radius²``
+for unit vectors) may be decided the other way, and ``d2`` and ``other`` differ in the
+last bits; the CPU (numpy) result is the reference, and it is unchanged by the device
+paths (ProbCover and DCoM on a GPU machine may thus see a few pairs at the radius differ).
 """
 
 from __future__ import annotations
@@ -52,10 +65,86 @@ def quick_cells(x: np.ndarray) -> np.ndarray:
     return nearest(centres, x, 1)[1][:, 0].astype(np.int64)
 
 
+class NumpyBlocks:
+    """The distance blocks of ``close_pairs`` in numpy (float32 GEMM on the host)."""
+
+    def __init__(self, x32: np.ndarray, r2: np.float32):
+        self.x, self.norms, self.r2 = x32, (x32 * x32).sum(axis=1), r2
+
+    def columns(self, cols: np.ndarray):
+        """The columns of a comparison, gathered once for all its row blocks."""
+        return self.x[cols], self.norms[cols], cols
+
+    def block(self, rows: np.ndarray, right, same: bool):
+        """``(a, b, d2, minima)``: the hits of ``rows`` against ``right`` (``a``: positions in
+        ``rows``, ``b``: in the columns, ``d2`` theirs; within one cell, ``same``, only
+        ``rows[a] < cols[b]``), and, between two cells, each row's and each column's
+        smallest squared distance (None within one cell)."""
+        x, norms, cols = right
+        d2 = self.x[rows] @ x.T
+        d2 *= -2
+        d2 += self.norms[rows][:, None]
+        d2 += norms[None, :]
+        np.maximum(d2, 0, out=d2)
+        hit = d2 < self.r2
+        if same:
+            hit &= rows[:, None] < cols[None, :]
+        a, b = np.nonzero(hit)
+        return a, b, d2[a, b], None if same else (d2.min(axis=1), d2.min(axis=0))
+
+
+class TorchBlocks:
+    """The same blocks as torch tensors on ``device`` (the rows copied there once); only
+    the hits and the minima come back to the host."""
+
+    def __init__(self, x32: np.ndarray, r2: np.float32, device: str):
+        import torch
+
+        self.torch, self.device, self.r2 = torch, torch.device(device), float(r2)
+        self.x = torch.tensor(x32, device=self.device)  # a copy: x may be a read-only memmap
+        self.norms = torch.from_numpy((x32 * x32).sum(axis=1)).to(self.device)  # numpy's norms
+
+    def index(self, rows: np.ndarray):
+        """Host indices as a device tensor."""
+        return self.torch.from_numpy(rows).to(self.device)
+
+    def columns(self, cols: np.ndarray):
+        index = self.index(cols)
+        return self.x[index], self.norms[index], index
+
+    def block(self, rows: np.ndarray, right, same: bool):
+        x, norms, cols = right
+        rows = self.index(rows)
+        d2 = self.x[rows] @ x.T
+        d2.mul_(-2)
+        d2.add_(self.norms[rows][:, None])
+        d2.add_(norms[None, :])
+        d2.clamp_(min=0)
+        hit = d2 < self.r2  # a float32 comparison: r2 is a float32 value
+        if same:
+            hit &= rows[:, None] < cols[None, :]
+        hits = hit.nonzero()  # [hits, 2]: three copies to the host a block, not five
+        d2_hits = d2[hits[:, 0], hits[:, 1]].cpu().numpy()
+        hits = hits.cpu().numpy()
+        if same:
+            return hits[:, 0], hits[:, 1], d2_hits, None
+        minima = self.torch.cat([d2.amin(dim=1), d2.amin(dim=0)]).cpu().numpy()
+        return hits[:, 0], hits[:, 1], d2_hits, (minima[:len(rows)], minima[len(rows):])
+
+
 def close_pairs(x: np.ndarray, radius: float, labels: np.ndarray | None = None,
-                max_elements: int = 1 << 24) -> ClosePairs:
+                max_elements: int = 1 << 24, device: str | None = None) -> ClosePairs:
     """All pairs of rows of ``x`` closer than ``radius``, exactly, comparing only the rows
-    of two cells (``labels``, default ``quick_cells``) that the bisector bound lets through."""
+    of two cells (``labels``, default ``quick_cells``) that the bisector bound lets through.
+
+    ``device``: ``"cpu"`` (numpy), ``"cuda"`` (``"cuda:N"``) or ``"torch-cpu"``; default
+    ``"cuda"`` when available, else ``"cpu"`` (see the module docstring)."""
+    if device is None:
+        from lbal_bench.kit.training import cuda_available
+
+        device = "cuda" if cuda_available() else "cpu"
+    if device != "cpu" and device != "torch-cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'torch-cpu', got {device!r}")
     x32 = _float32(x)
     n = len(x32)
     labels = quick_cells(x32) if labels is None else np.asarray(labels, dtype=np.int64)
@@ -70,27 +159,20 @@ def close_pairs(x: np.ndarray, radius: float, labels: np.ndarray | None = None,
     gap = cdist(means, means)
     limit = radius + GUARD
 
-    norms = (x32 * x32).sum(axis=1)
     r2 = np.float32(radius * radius)
+    backend = (NumpyBlocks(x32, r2) if device == "cpu" else
+               TorchBlocks(x32, r2, "cpu" if device == "torch-cpu" else device))
 
     def compare(rows: np.ndarray, cols: np.ndarray, same: bool, found: list, near: list):
-        right = x32[cols]
+        right = backend.columns(cols)
         step = max(1, max_elements // max(1, len(cols)))
         for start in range(0, len(rows), step):
             block = rows[start:start + step]
-            d2 = x32[block] @ right.T
-            d2 *= -2
-            d2 += norms[block][:, None]
-            d2 += norms[cols][None, :]
-            np.maximum(d2, 0, out=d2)
-            hit = d2 < r2
-            if same:
-                hit &= block[:, None] < cols[None, :]
-            else:
-                near += [(block, d2.min(axis=1)), (cols, d2.min(axis=0))]
-            a, b = np.nonzero(hit)
+            a, b, d2, minima = backend.block(block, right, same)
+            if minima is not None:
+                near += [(block, minima[0]), (cols, minima[1])]
             i, j = block[a], cols[b]
-            found.append((np.minimum(i, j), np.maximum(i, j), d2[a, b]))
+            found.append((np.minimum(i, j), np.maximum(i, j), d2))
 
     def cell_pairs(a: int) -> tuple[list, list]:
         """The pairs of cell ``a`` with itself and with the later cells."""
@@ -119,9 +201,12 @@ def close_pairs(x: np.ndarray, radius: float, labels: np.ndarray | None = None,
                     compare(rows[row_order[start:min(reach, start + STRIP)]], cols[:width], False, found, near)
         return found, near
 
-    # one BLAS thread per cell task, the tasks on every core: the blocks are too small to split
-    with one_blas_thread(), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as workers:
-        results = list(workers.map(cell_pairs, range(len(cells))))
+    if device == "cpu":
+        # one BLAS thread per cell task, the tasks on every core: the blocks are too small to split
+        with one_blas_thread(), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as workers:
+            results = list(workers.map(cell_pairs, range(len(cells))))
+    else:  # one device: the cells one after another
+        results = [cell_pairs(a) for a in range(len(cells))]
     found = [block for blocks, _ in results for block in blocks]
     near = [pair for _, pairs in results for pair in pairs]
     other = np.full(n, np.inf, dtype=np.float32)
