@@ -13,7 +13,8 @@ import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check"
 STEPS = ["faiss", "K-means k=10, CPU", "K-means k=20, CPU", "K-means k=10, subsample, CPU vs CPU", "linear head, cpu",
-         "3 linear heads stacked", "vaal selection", "coreset selection", "tiny_cnn extraction", "finetune", "fixmatch", "synthetic ImageNet grid"]
+         "3 linear heads stacked", "vaal selection", "coreset selection",
+         "close pairs, torch-cpu vs cpu", "tiny_cnn extraction", "finetune", "fixmatch", "synthetic ImageNet grid"]
 
 
 def gpu_check(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -40,3 +41,5 @@ def test_smoke_runs_every_step_and_prints_one_table(tmp_path, monkeypatch):
     assert re.search(r"\| [\d.]+ s a head against [\d.]+ s alone \([\d.]+x\); seed 0 equal to the lone head's weights "
                      r"within 0\.0e\+00", done.stdout), "\n".join(table)  # on the CPU a stacked head is the lone one
     assert re.search(r"all 28 cells in \d+ s|of 28 cells", done.stdout)
+    assert re.search(r"\| radius [\d.]+ \(purity [\d.]+\): torch-cpu [\d.]+ s vs cpu [\d.]+ s \([\d.]+x\); [\d,]+ pairs, "
+                     r"(equal sets|\d+ pairs differ)", done.stdout), "\n".join(table)
