@@ -204,3 +204,17 @@ def test_weights_path_reads_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     datagen.save_checkpoint(datagen.resnet18(), tmp_path / "c.pth", "plain")
     assert Path(make(weights="~/c.pth").weights) == tmp_path / "c.pth"
+
+
+def test_every_reference_backbone_declares_what_it_embeds_and_embeds_it(images):
+    reference = [p for p in get_registry().all() if p.kind == "backbone" and p.distribution == "lbal-bench"]
+    assert {p.name: p.factory.accepts for p in reference} == {
+        "pixels": ("image_arrays", "pil_images"), "resnet18": ("pil_images",), "resnet50": ("pil_images",),
+        "tiny_cnn": ("image_arrays", "pil_images"),
+    }
+    arrays = np.random.default_rng(0).random((3, 8, 8), dtype=np.float32) * 16  # as digits holds them
+    for name in ("pixels", "tiny_cnn"):
+        backbone = get_registry().create("backbone", name, {})
+        assert backbone.embed(arrays).shape[0] == 3 and backbone.embed(images).shape[0] == len(images)
+    with pytest.raises(Exception):  # why resnet18 declares PIL images only
+        make(weights="random").embed(arrays)

@@ -67,8 +67,13 @@ class Shell:
 
 
 def checkpoints(cli, suite: Path) -> dict:
-    """Two ResNet-18 checkpoints: one whose keys do not match, one with pickled code."""
+    """Two ResNet-18 checkpoints: one whose keys do not match, one with pickled code; and
+    a small CIFAR-10 (``cifar``) for it to embed."""
     import torch
+
+    import datagen
+
+    datagen.cifar(Path("cifar"), per_batch=4)
 
     torch.save({"model": {"conv1.weight": torch.zeros(64, 3, 7, 7), "bn9.weight": torch.zeros(64)}}, "wrong_keys.pth")
     torch.save({"model": {"conv1.weight": torch.zeros(64, 3, 7, 7)}, "hook": Shell()}, "pickled_code.pth")

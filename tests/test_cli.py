@@ -145,3 +145,34 @@ def test_a_dataset_can_have_its_own_budgets(cli, write_suite):
     shared = tiny_suite(budgets=[5, 20], seeds=[0], evaluators=["coverage"],
                         datasets=[{"name": "synthetic", "options": small}])
     assert counts(cli("run", str(write_suite(shared))).stdout) == (0, 4)
+
+
+# --- backbones and datasets that cannot meet (their declared accepts and provides) --------
+
+CANNOT_EMBED = ("backbone 'resnet18' (lbal-bench) takes PIL images, but dataset 'digits' (lbal-bench) gives "
+                "image arrays (backbones that take image arrays: pixels, tiny_cnn)")
+
+
+def test_a_backbone_that_cannot_embed_the_dataset_is_refused_by_every_command_before_any_work(cli, write_suite):
+    suite = write_suite("name: tiny\ndatasets: [digits]\nbackbones:\n  - pixels\n  - name: resnet18\n"
+                        "    options: {weights: random}\nsamplers: [random]\nbudgets: [10]\nevaluators: [coverage]\n")
+    for command, where in ((["validate", str(suite)], f"{suite}:5: "), (["run", str(suite)], f"{suite}:5: "),
+                           (["features", "digits", "resnet18", "-b", "weights=random"], ""),
+                           (["select", "digits", "-n", "5", "--backbone", "resnet18", "-b", "weights=random"], "")):
+        result = cli(*command)
+        assert (result.exit_code, result.stderr.strip(), result.stdout) == (2, f"error: {where}{CANNOT_EMBED}", ""), command
+    assert not Path("results").exists() and not Path("picks.csv").exists()
+    assert not (Path.cwd() / "cache" / "features").exists()  # nothing was extracted
+
+
+def test_undeclared_plugins_and_precomputed_features_pair_with_any_backbone(cli, use_plugins, write_suite):
+    use_plugins("faulty")  # lbal-baddata: a features dataset ('tiny') and a backbone ('inf_pixels') that declare nothing
+    pairs = {"digits": "inf_pixels", "tiny": "resnet18", "synthetic": "resnet18"}
+    for dataset, backbone in pairs.items():
+        options = {"train_size": 60, "test_size": 20, "dim": 4} if dataset == "synthetic" else {}
+        suite = write_suite(tiny_suite(datasets=[{"name": dataset, "options": options}], samplers=["random"],
+                                       backbones=[{"name": backbone, "options": {"weights": "random"}}
+                                                  if backbone == "resnet18" else backbone],
+                                       budgets=[10], seeds=[0], evaluators=["coverage"]))
+        result = cli("validate", str(suite))
+        assert result.exit_code == 0, (dataset, backbone, result.output)

@@ -298,3 +298,24 @@ def test_features_npy_with_nan_is_named_by_row(tmp_path):
     with pytest.raises(LbalError) as error:
         make("features", **files).split("train")
     assert str(error.value) == f"{files['train']}: feature row 66000 contains NaN or infinite values"
+
+
+# --- what each dataset declares its splits hold (lbal_bench.contracts.INPUT_KINDS) --------
+
+
+def test_every_reference_dataset_declares_what_its_splits_hold():
+    reference = [p for p in get_registry().all() if p.kind == "dataset" and p.distribution == "lbal-bench"]
+    assert {p.name: p.factory.provides for p in reference} == {
+        "aircraft": "pil_images", "cifar10": "pil_images", "cifar100": "pil_images", "digits": "image_arrays",
+        "dtd": "pil_images", "features": "features", "flowers102": "pil_images", "imagenet": "pil_images",
+        "imagenet_lt": "pil_images", "synthetic": "features",
+    }
+
+
+def test_the_declared_kinds_are_what_the_splits_hold(tmp_path):
+    digits = make("digits").split("train")
+    assert isinstance(digits.images, np.ndarray) and digits.images.shape[1:] == (8, 8) and digits.features is None
+    synthetic = make("synthetic", train_size=20, test_size=5, dim=4).split("train")
+    assert synthetic.images is None and synthetic.features.shape == (20, 4)
+    datagen.cifar(tmp_path, per_batch=2)
+    check_images(make("cifar10", root=str(tmp_path)).split("train"), 32)  # RGB PIL images

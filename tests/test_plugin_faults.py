@@ -56,7 +56,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from lbal_bench.errors import LbalError  # noqa: E402
-from lbal_bench.guard import PluginStopped, TimeLimitExecutor, checked_metrics, flag, plain_data  # noqa: E402
+from lbal_bench.guard import (PluginStopped, TimeLimitExecutor, checked_metrics, declared_kinds, flag,  # noqa: E402
+                              plain_data)
 
 
 def plugin(kind: str = "evaluator", **attributes) -> SimpleNamespace:
@@ -95,6 +96,24 @@ def test_flags_must_be_booleans_and_fingerprints_plain_data():
                          ({"x": float("inf")}, "fingerprint.x is inf")):
         with pytest.raises(LbalError, match=rf"^backbone 'x' \(dist\): {re.escape(where)}; a fingerprint must be plain JSON"):
             plain_data(plugin("backbone"), "fingerprint", value)
+
+
+def test_declared_input_kinds_are_plain_strings_or_nothing():
+    assert declared_kinds(plugin("dataset", provides="pil_images"), "provides") == ("pil_images",)
+    assert declared_kinds(plugin("dataset"), "provides") is None  # undeclared: not checked
+    assert declared_kinds(plugin("backbone", accepts=("image_arrays", "pil_images")), "accepts") == ("image_arrays", "pil_images")
+    assert declared_kinds(plugin("backbone", accepts={"pil_images", "image_arrays"}), "accepts") == ("image_arrays", "pil_images")
+    assert declared_kinds(plugin("backbone", accepts="pil_images"), "accepts") == ("pil_images",)  # one kind
+    for kind, name, value, expected in (
+        ("dataset", "provides", ("pil_images",), "a string such as 'pil_images', got tuple ('pil_images',)"),
+        ("dataset", "provides", "", "a string such as 'pil_images', got str ''"),
+        ("backbone", "accepts", 3, "a tuple of strings such as ('pil_images',), got int 3"),
+        ("backbone", "accepts", (), "a tuple of strings such as ('pil_images',), got tuple ()"),
+        ("backbone", "accepts", ("pil_images", 1), "a tuple of strings such as ('pil_images',), got tuple ('pil_images', 1)"),
+    ):
+        with pytest.raises(LbalError) as caught:
+            declared_kinds(plugin(kind, **{name: value}), name)
+        assert str(caught.value) == f"{kind} 'x' (dist): '{name}' must be {expected}"
 
 
 def sleep_for(seconds: float) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .errors import LbalError
 from .evaluation import image_problem
+from .features import declared, input_problem
 from .guard import plain_data
 from .plugin_handle import Plugin, build, fingerprint, plugin_call
 from .registry import Registry, did_you_mean
@@ -37,7 +38,9 @@ class Grid:
 
 
 def build_grid(suite: Suite, registry: Registry) -> Grid:
-    """Build every plugin a suite names; unknown names and bad options raise ``LbalError``."""
+    """Build every plugin a suite names; unknown names and bad options raise ``LbalError``,
+    and so does a backbone that cannot embed what a dataset holds (``features.input_problem``:
+    by the plugins' declared ``accepts`` and ``provides``), naming the backbone's line."""
 
     def built(kind: str, spec: PluginSpec, where: tuple) -> Plugin:
         try:
@@ -49,14 +52,22 @@ def build_grid(suite: Suite, registry: Registry) -> Grid:
         return [built(kind, spec, (f"{kind}s", i)) for i, spec in enumerate(specs)]
 
     samplers = build_all("sampler", suite.samplers)
-    return Grid(
-        suite,
-        build_all("dataset", suite.datasets),
-        build_all("backbone", suite.backbones),
-        samplers,
-        build_all("evaluator", suite.evaluators),
-        starts(suite, samplers, built, registry),
-    )
+    datasets = build_all("dataset", suite.datasets)
+    backbones = build_all("backbone", suite.backbones)
+    evaluators = build_all("evaluator", suite.evaluators)
+    # by the datasets' and backbones' declarations only: nothing is loaded yet
+    for kind, plugins in (("dataset", datasets), ("backbone", backbones)):
+        for i, plugin in enumerate(plugins):
+            try:
+                declared(plugin, "provides" if kind == "dataset" else "accepts")
+            except LbalError as exc:
+                raise LbalError(f"{suite.where(f'{kind}s', i)}: {exc}") from None
+    for b, backbone in enumerate(backbones):
+        for dataset in datasets:
+            problem = input_problem(dataset, backbone, registry)
+            if problem:
+                raise LbalError(f"{suite.where('backbones', b)}: {problem}")
+    return Grid(suite, datasets, backbones, samplers, evaluators, starts(suite, samplers, built, registry))
 
 
 @dataclass(frozen=True)

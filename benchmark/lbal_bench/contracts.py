@@ -29,9 +29,25 @@ class Split:
         return len(self.labels)
 
 
+# What a dataset's splits hold and what a backbone's ``embed`` takes, as plain strings: a
+# dataset declares the one it gives as ``provides``, a backbone those it takes as
+# ``accepts`` (a tuple), and a suite pairing a backbone with a dataset it cannot embed is
+# refused before any work (``lbal-bench validate``, ``run``, ``features``, ``select``).
+# A plugin that declares nothing is not checked. Packages may add kinds of their own.
+IMAGE_ARRAYS = "image_arrays"  # numeric arrays [N, H, W] or [N, H, W, C] (scikit-learn's 8x8 digits)
+PIL_IMAGES = "pil_images"      # a sequence of RGB PIL images of any size (image files, CIFAR)
+FEATURES = "features"          # precomputed features float32 [N, D]: the backbone is skipped
+INPUT_KINDS = {IMAGE_ARRAYS: "image arrays", PIL_IMAGES: "PIL images", FEATURES: "precomputed features"}
+
+
 @runtime_checkable
 class Dataset(Protocol):
-    """A labelled dataset with a train split (the unlabeled pool) and a test split."""
+    """A labelled dataset with a train split (the unlabeled pool) and a test split.
+
+    ``provides`` (optional): what its splits hold, one of ``INPUT_KINDS`` (or a kind of
+    the plugin's own), e.g. ``provides = "pil_images"``; undeclared, no backbone is
+    checked against it.
+    """
 
     num_classes: int
     class_names: Sequence[str]
@@ -45,7 +61,12 @@ class Dataset(Protocol):
 
 @runtime_checkable
 class Backbone(Protocol):
-    """A frozen feature extractor."""
+    """A frozen feature extractor.
+
+    ``accepts`` (optional): the kinds of ``INPUT_KINDS`` its ``embed`` takes, as a tuple,
+    e.g. ``accepts = ("pil_images",)``; undeclared, it is paired with any dataset. A
+    dataset that provides ``"features"`` skips the backbone, so it pairs with every one.
+    """
 
     def fingerprint(self) -> dict:
         """What identifies the features: architecture, weights hash, transform."""

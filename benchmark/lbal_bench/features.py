@@ -12,6 +12,10 @@ as float16 (half the disk; the key includes the dtype); they are read back as fl
 (then held in memory, not memory-mapped). ``<key>.json`` beside each entry says what
 it holds (``lbal-bench cache ls``).
 
+:func:`input_problem` says, from the plugins' declarations alone (a dataset's
+``provides``, a backbone's ``accepts``: ``lbal_bench.contracts.INPUT_KINDS``), when a
+backbone cannot embed what a dataset holds, so that the pair is refused before any work.
+
 The cache lives in ``$LBAL_CACHE_DIR`` if set, else in the platform's user cache
 directory (``platformdirs``), under ``features/``.
 """
@@ -23,17 +27,20 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 from platformdirs import user_cache_dir
 
 from .atomic import atomic_write, atomic_write_text, remove_orphans
-from .plugin_handle import Plugin, fingerprint
+from .contracts import FEATURES, INPUT_KINDS
+from .guard import declared_kinds, describe
+from .plugin_handle import Plugin, fingerprint, plugin_call
 from .errors import LbalError
 from .faults import pause_point
 from .locks import locked
 from .provenance import now
+from .registry import Registry
 
 SHARD_SIZE = 32768  # items per resumable extraction shard
 
@@ -52,6 +59,41 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     scaled = x / np.where(scale > 0, scale, 1.0)
     norms = np.linalg.norm(scaled, axis=1, keepdims=True)
     return (scaled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _words(kinds: tuple[str, ...]) -> str:
+    """``PIL images``, ``image arrays or PIL images``: kinds as a user reads them."""
+    return " or ".join(INPUT_KINDS.get(kind, kind) for kind in kinds)
+
+
+def declared(plugin: Plugin, name: str) -> tuple[str, ...] | None:
+    """What ``plugin`` declares as ``name`` (``provides``, ``accepts``), checked
+    (``guard.declared_kinds``); an error naming the plugin when reading it fails."""
+    return plugin_call(plugin, name, lambda: declared_kinds(plugin, name))
+
+
+def input_problem(dataset: Plugin, backbone: Plugin, registry: Registry | None = None) -> str | None:
+    """Why ``backbone`` cannot embed what ``dataset`` holds, by their declarations
+    (``provides``, ``accepts``); None when it can, when the dataset holds precomputed
+    features (the backbone is then skipped), or when either declares nothing (then
+    nothing is checked). With ``registry``, the line ends with the installed backbones
+    that do take the dataset's kind."""
+    given, taken = declared(dataset, "provides"), declared(backbone, "accepts")
+    if given is None or taken is None or given[0] == FEATURES or given[0] in taken:
+        return None
+    kind = given[0]
+    hint = ""
+    if registry is not None:
+        able = [info.name for info in registry.all() if info.kind == "backbone" and kind in _class_kinds(info.factory)]
+        hint = f" (backbones that take {_words(given)}: {', '.join(able)})" if able else ""
+    return f"{describe(backbone)} takes {_words(taken)}, but {describe(dataset)} gives {_words(given)}{hint}"
+
+
+def _class_kinds(factory: Any) -> tuple:
+    """The kinds a backbone factory (a class) declares as ``accepts``; empty when it declares none or not plainly."""
+    value = getattr(factory, "accepts", None) if isinstance(factory, type) else None
+    value = (value,) if isinstance(value, str) else value
+    return tuple(value) if isinstance(value, (tuple, list, set, frozenset)) else ()
 
 
 class FeatureCache:

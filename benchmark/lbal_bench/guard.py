@@ -3,6 +3,8 @@ and no plugin can end, hang or poison a run silently.
 
 - :func:`flag`: a contract flag (``iterative``, ``uses_labels``, ``cold_start``) must be
   a real ``bool``; ``iterative = "no"`` is refused, not read as true.
+- :func:`declared_kinds`: a dataset's ``provides`` must be a string, a backbone's
+  ``accepts`` a tuple of strings (``lbal_bench.contracts.INPUT_KINDS``).
 - :func:`checked_metrics`: an evaluator's result must be a non-empty ``dict`` of named
   metrics, each a finite number or a list of counts (:func:`lbal_bench.store.metric_problem`);
   NaN, ``{}``, strings, ``None``, tensors, arrays and non-string keys are refused.
@@ -45,6 +47,26 @@ def flag(plugin: Any, name: str, default: bool = False) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise LbalError(f"{describe(plugin)}: '{name}' must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def declared_kinds(plugin: Any, name: str) -> tuple[str, ...] | None:
+    """The input kinds ``plugin`` declares as ``name``: a dataset's ``provides`` (one
+    string) or a backbone's ``accepts`` (a tuple of strings; a lone string counts as one
+    kind); None when it declares nothing. Anything else is an ``LbalError`` naming the
+    plugin, never read as some kind."""
+    value = getattr(plugin.obj, name, None)
+    if value is None:
+        return None
+    if name == "provides":
+        if isinstance(value, str) and value:
+            return (value,)
+        expected = "a string such as 'pil_images'"
+    else:
+        kinds = (value,) if isinstance(value, str) else value
+        if isinstance(kinds, (tuple, list, set, frozenset)) and kinds and all(isinstance(k, str) and k for k in kinds):
+            return tuple(sorted(kinds)) if isinstance(kinds, (set, frozenset)) else tuple(kinds)
+        expected = "a tuple of strings such as ('pil_images',)"
+    raise LbalError(f"{describe(plugin)}: '{name}' must be {expected}, got {type(value).__name__} {_short(value)}")
 
 
 def _metric(value: Any) -> Any:

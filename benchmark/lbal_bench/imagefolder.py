@@ -94,6 +94,7 @@ class ImageFolder:
     outcome; ``progress(done, total)`` is called as files are probed. There are no labels: the split's are -1.
     """
 
+    provides = "pil_images"  # ImageFiles (lbal_bench.contracts.INPUT_KINDS)
     num_classes = 0
     class_names: list[str] = []
 

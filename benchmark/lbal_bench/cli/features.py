@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from ..plugin_handle import build_plugin, plugin_call
-from ..features import FeatureCache
+from ..errors import LbalError
+from ..features import FeatureCache, input_problem
 from .common import console, load_registry, parse_options, progress_bars
 
 NAME = "features"
@@ -28,6 +29,9 @@ def command(
     registry = load_registry()
     data = build_plugin(registry, "dataset", dataset, parse_options(dataset_options, "--dataset-option"))
     model = build_plugin(registry, "backbone", backbone, parse_options(backbone_options, "--backbone-option"))
+    problem = input_problem(data, model, registry)  # by their declarations: before any image is read
+    if problem:
+        raise LbalError(problem)
     cache = FeatureCache(cache_dir, shard_size=shard_size)
     for split in splits:
         path = cache.path(data, model, split)

@@ -10,7 +10,7 @@ import typer
 
 from ..plugin_handle import build_plugin
 from ..errors import LbalError
-from ..features import FeatureCache
+from ..features import FeatureCache, input_problem
 from ..labeling import (SAMPLER, check_backbone, check_sampler, choose_backbone, cell_members, open_source, pick_clusters,
                         pool_features, read_labeled, select_points, write_picks)
 from ..contactsheet import pool_images, write_contact_sheet
@@ -84,6 +84,9 @@ def command(
     if not folder:
         name, options = choose_backbone(data.dataset.obj.split("train").features is not None, backbone, given, registry)
         model = build_plugin(registry, "backbone", name, options)
+    problem = input_problem(data.dataset, model, registry)  # by their declarations: before any features
+    if problem:
+        raise LbalError(problem)
     done = read_labeled(labeled, data)
     start = time.perf_counter()
     with progress_bars() as progress:

@@ -156,6 +156,7 @@ class FileDataset:
 
     name = ""
     version = 1
+    provides = "pil_images"  # ImageFiles (lbal_bench.contracts.INPUT_KINDS)
     runtime_options = ("root",)
 
     def __init__(self, root: str | Path | None):

@@ -78,6 +78,7 @@ class TorchvisionBackbone:
     """A torchvision network with its classification head removed; ``arch`` names it."""
 
     arch = ""
+    accepts = ("pil_images",)  # the torchvision transforms read PIL images (lbal_bench.contracts.INPUT_KINDS)
     runtime_options = ("batch_size", "workers", "weights")  # the fingerprint holds the weights' kind and hash
 
     def __init__(

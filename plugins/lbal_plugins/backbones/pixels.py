@@ -13,6 +13,8 @@ from lbal_bench import hookimpl
 class Pixels:
     """Flatten each image into a float32 vector."""
 
+    accepts = ("image_arrays", "pil_images")  # images of one size (lbal_bench.contracts.INPUT_KINDS)
+
     def fingerprint(self) -> dict:
         return {"name": "pixels", "version": 1}
 

@@ -17,6 +17,7 @@ class ResNet18(TorchvisionBackbone):
     """ResNet-18 with weights from a checkpoint, torchvision, or a seeded random init."""
 
     arch = "resnet18"
+    accepts = ("pil_images",)  # its transforms read PIL images (lbal_bench.contracts.INPUT_KINDS)
 
 
 @hookimpl

@@ -16,6 +16,7 @@ class ResNet50(TorchvisionBackbone):
     """ResNet-50 with weights from a checkpoint, torchvision, or a seeded random init."""
 
     arch = "resnet50"
+    accepts = ("pil_images",)  # its transforms read PIL images (lbal_bench.contracts.INPUT_KINDS)
 
 
 @hookimpl

@@ -67,6 +67,8 @@ class Preprocess:
 class TinyCNN:
     """A three-block CNN, random (seeded) or from a checkpoint."""
 
+    accepts = ("image_arrays", "pil_images")  # see Preprocess (lbal_bench.contracts.INPUT_KINDS)
+
     runtime_options = ("batch_size", "weights")  # the fingerprint holds the weights' kind and hash
 
     def __init__(self, weights: str = "random", seed: int = 0, max_value: Annotated[float, Gt(0)] | None = None,

@@ -30,6 +30,8 @@ FILES = ("images_variant_trainval.txt", "images_variant_test.txt", "variants.txt
 class Aircraft(FileDataset):
     """FGVC-Aircraft variants: trainval minus a seeded per-class validation share, and test."""
 
+    provides = "pil_images"  # RGB PIL images read from the files (lbal_bench.contracts.INPUT_KINDS)
+
     name = "aircraft"
 
     def __init__(self, root: str | None = None, val_fraction: Annotated[float, Interval(ge=0, lt=1)] = 0.2,

@@ -55,6 +55,7 @@ class CIFAR10:
 
     name = "cifar10"
     version = 1
+    provides = "pil_images"  # 32x32 RGB PIL images (lbal_bench.contracts.INPUT_KINDS)
     folder = "cifar-10-batches-py"
     train_files = tuple(f"data_batch_{i}" for i in range(1, 6))
     test_files = ("test_batch",)

@@ -17,6 +17,7 @@ class CIFAR100(CIFAR10):
     """CIFAR-100's python files: ``train`` is the pool, fine labels."""
 
     name = "cifar100"
+    provides = "pil_images"  # 32x32 RGB PIL images (lbal_bench.contracts.INPUT_KINDS)
     folder = "cifar-100-python"
     train_files = ("train",)
     test_files = ("test",)

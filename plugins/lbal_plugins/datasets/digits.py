@@ -19,6 +19,7 @@ from lbal_bench import Split, hookimpl
 class Digits:
     """The digits dataset with a fixed stratified train/test split."""
 
+    provides = "image_arrays"  # float32 [N, 8, 8] grey pixels, 0-16 (lbal_bench.contracts.INPUT_KINDS)
     num_classes = 10
     class_names = [str(i) for i in range(10)]
 

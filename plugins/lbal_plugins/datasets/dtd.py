@@ -26,6 +26,8 @@ SPLITS = {"train": "train", "val": "val", "test": "test"}
 class DTD(FileDataset):
     """DTD: one of its ten train/val/test partitions."""
 
+    provides = "pil_images"  # RGB PIL images read from the files (lbal_bench.contracts.INPUT_KINDS)
+
     name = "dtd"
 
     def __init__(self, root: str | None = None, partition: Annotated[int, Interval(ge=1, le=10)] = 1):

@@ -96,6 +96,7 @@ class Features:
     """Precomputed train (pool) and test features with their labels (with
     ``require_labels=False``, labels where the files have them, else -1)."""
 
+    provides = "features"  # the backbone is skipped (lbal_bench.contracts.INPUT_KINDS)
     # not in cell fingerprints: require_labels changes no number (a run refuses missing
     # labels), and the files are identified by their content hash, not by where they are
     runtime_options = ("require_labels", "train", "test")

@@ -24,6 +24,8 @@ SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}
 class Flowers102(FileDataset):
     """Flowers-102: train (pool), val and test as given by ``setid.mat``."""
 
+    provides = "pil_images"  # RGB PIL images read from the files (lbal_bench.contracts.INPUT_KINDS)
+
     name = "flowers102"
 
     def __init__(self, root: str | None = None):

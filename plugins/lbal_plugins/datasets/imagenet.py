@@ -47,6 +47,8 @@ def image_folder(folder: Path, classes: list[str] | None = None) -> tuple[list[s
 class ImageNet(FileDataset):
     """ImageNet train (pool) and val (test) image folders."""
 
+    provides = "pil_images"  # RGB PIL images read from the files (lbal_bench.contracts.INPUT_KINDS)
+
     name = "imagenet"
 
     def __init__(self, root: str | None = None):

@@ -27,6 +27,8 @@ HINT = "the ImageNet-LT split lists of the OLTR code (ImageNet_LT_train.txt, Ima
 class ImageNetLT(FileDataset):
     """ImageNet-LT: the long-tailed train list (pool) and ImageNet's validation images (test)."""
 
+    provides = "pil_images"  # RGB PIL images read from the files (lbal_bench.contracts.INPUT_KINDS)
+
     name = "imagenet_lt"
 
     def __init__(self, root: str | None = None, lists: str | None = None):

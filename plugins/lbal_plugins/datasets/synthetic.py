@@ -59,6 +59,8 @@ def clustered_features(
 class Synthetic:
     """Clustered features with a known class per cluster."""
 
+    provides = "features"  # the backbone is skipped (lbal_bench.contracts.INPUT_KINDS)
+
     def __init__(self, train_size: Count = 50000, test_size: Count = 10000, dim: Count = 512, num_classes: Count = 10,
                  spread: Annotated[float, Gt(0)] = 0.5, imbalance: Annotated[float, Ge(1)] = 1.0, seed: int = 0):
         self.options = {"train_size": train_size, "test_size": test_size, "dim": dim, "num_classes": num_classes,

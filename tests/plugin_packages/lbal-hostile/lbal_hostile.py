@@ -1,6 +1,6 @@
 """Plugins that attack the process running them, one way each: they exit, hang, write
-into the shared features, hand back what no record can hold, or lie in their flags and
-fingerprints. The core must contain every one with a line naming the plugin."""
+into the shared features, hand back what no record can hold, or lie in their flags,
+fingerprints and declarations. The core must contain every one with a line naming the plugin."""
 
 import os
 import sys
@@ -91,6 +91,12 @@ class Pixels:
         return fp
 
 
+class LyingPixels(Pixels):
+    """Pixels whose declaration of what it embeds is not a tuple of kinds."""
+
+    accepts = 3
+
+
 @hookimpl
 def lbal_register_samplers(register):
     for fault in ("exit", "interrupt", "os_exit", "hang", "mutate", "flag"):
@@ -107,3 +113,4 @@ def lbal_register_evaluators(register):
 @hookimpl
 def lbal_register_backbones(register):
     register("hostile_pixels", Pixels)
+    register("hostile_accepts", LyingPixels)
