@@ -136,6 +136,21 @@ def truncated_selection(records: bool):
     return prepare
 
 
+def truncated_selection_of(only: str):
+    """A preparation: run the cells ``only`` keeps (``--only KEY=VALUE``: one selection),
+    cut that selection file in half and delete the records, so the next run reads it."""
+
+    def prepare(cli, suite: Path) -> dict:
+        result = cli("run", str(suite), "--only", only)
+        assert result.exit_code == 0, result.output
+        path = _first("selections")
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        shutil.rmtree("results/bad/records")
+        return {"selection": str(path), "selection_abs": str(path.resolve())}
+
+    return prepare
+
+
 def cp1252_labeled(cli, suite: Path) -> dict:
     """A features file and a --labeled CSV saved by a spreadsheet in Windows-1252."""
     np.save("emb.npy", np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32))
@@ -167,6 +182,8 @@ PREPARE = {
     "tampered_record": tampered_record, "edited_metric": edited_metric, "features_files": features_files,
     "checkpoints": checkpoints, "truncated_selection": truncated_selection(records=False),
     "truncated_selection_kept": truncated_selection(records=True), "cp1252_labeled": cp1252_labeled,
+    "truncated_random_selection": truncated_selection_of("sampler=random"),
+    "truncated_initial_pool": truncated_selection_of("budget=10"),
     "features_file": features_file, "photo_folder": photo_folder,
     "record_without_dataset": resealed_record(lambda d: d["display"].pop("dataset")),
     "record_without_seed": resealed_record(lambda d: d["config"].pop("seed")),

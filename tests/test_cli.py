@@ -54,6 +54,20 @@ def test_corrupt_record_is_reported_kept_aside_and_recomputed(cli, write_suite):
     assert json.loads(victim.read_text())["fingerprint"] == victim.stem
 
 
+@pytest.mark.parametrize("how", [[], ["--time-limit", "60"], ["--jobs", "2"]], ids=["here", "time-limit", "jobs"])
+def test_a_corrupt_selection_is_reported_once_however_the_chains_run(cli, write_suite, how):
+    suite = write_suite(tiny_suite(samplers=["random"], budgets=[10], seeds=[0], evaluators=["coverage"]))
+    assert cli("run", str(suite)).exit_code == 0
+    stored = next(Path("results/tiny/selections").glob("*.npz"))
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated
+    shutil.rmtree("results/tiny/records")
+    result = cli("run", str(suite), *how)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (f"warning: corrupt selection {stored.resolve()}: unreadable "
+                                     "(BadZipFile: File is not a zip file); recomputing")
+    assert stored.with_suffix(".corrupt").exists() and counts(result.stdout) == (1, 0)
+
+
 def test_same_seed_gives_identical_selections_and_metrics(cli, write_suite):
     suite = str(write_suite(tiny_suite(samplers=["kmeans"])))
     cli("run", suite, "--out", "a")

@@ -138,6 +138,22 @@ def test_the_time_limit_executor_stops_a_slow_item_and_reports_a_dead_worker():
         TimeLimitExecutor(0)
 
 
+def tell_then_sleep(seconds: float) -> float:
+    from lbal_bench.guard import report
+
+    report(f"told before sleeping {seconds} s")
+    time.sleep(seconds)
+    return seconds
+
+
+def test_what_a_time_limit_worker_told_of_comes_with_its_stop_not_twice():
+    with pytest.raises(PluginStopped) as caught:
+        list(TimeLimitExecutor(1.0).map(tell_then_sleep, [0.1, 30]))
+    # the first item finished: its result would hold what it told of; the second was stopped
+    assert caught.value.problems == ["told before sleeping 30 s"]
+    assert list(TimeLimitExecutor(5.0).map(tell_then_sleep, [0.1])) == [0.1]
+
+
 def test_a_sampler_that_kills_a_run_worker_is_one_line_with_the_missing_cells(cli, use_plugins, write_suite):
     use_plugins("hostile")
     suite = write_suite(tiny_suite(samplers=["random", "hostile_os_exit"], evaluators=["coverage"]))

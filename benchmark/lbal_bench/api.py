@@ -54,16 +54,19 @@ def plan(suite: str | Path | Suite, only: Sequence[str] = ()) -> tuple[Suite, li
 
 def run(suite: str | Path | Suite, out: str | Path | None = None, *, board: str | Path | None = None,
         write_board: bool = True, cache_dir: str | Path | None = None, only: Sequence[str] = (),
-        executor: Any = None, progress: Any = None) -> RunResult:
+        executor: Any = None, progress: Any = None, on_problem: Any = None) -> RunResult:
     """Compute every cell of ``suite`` (a YAML file or a loaded ``Suite``) that has no record
     in ``out`` (default ``results/<suite name>``), then write its leaderboard to ``board``
     (default ``leaderboard/<suite name>``) unless ``write_board`` is False. ``executor`` is
-    an executor object (default: this process); ``progress`` a rich ``Progress``."""
+    an executor object (default: this process); ``progress`` a rich ``Progress``;
+    ``on_problem(line)`` is called with each problem (a corrupt record or selection set
+    aside and recomputed) as soon as it is known, even if the run then fails (they are
+    in ``summary.problems`` too)."""
     from .leaderboard import write_leaderboard
 
     suite, cells, chosen = plan(suite, only)
     store = ResultStore(Path(out) if out is not None else Path("results") / suite.name)
-    summary = Runner(store, FeatureCache(cache_dir), progress, suite.name, executor).run(chosen)
+    summary = Runner(store, FeatureCache(cache_dir), progress, suite.name, executor, on_problem).run(chosen)
     records = [r for c in cells if (r := store.load(c.fingerprint)[0]) is not None]
     result = RunResult(summary, records, store.root)
     if write_board:

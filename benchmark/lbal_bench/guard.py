@@ -14,7 +14,8 @@ and no plugin can end, hang or poison a run silently.
   ``LbalError`` naming the plugin instead of ending the process without a word.
 - :class:`Worker` and :class:`TimeLimitExecutor`: work run in a child process that is
   killed when it takes longer than its time limit, or reported when a plugin ends it
-  (``os._exit``, a crash); the error names the plugin that was running.
+  (``os._exit``, a crash); the error names the plugin that was running, and carries the
+  problems the worker told of first (:func:`report`), which its result would have held.
 
 Every refusal is one line that starts with the plugin (``sampler 'x' (dist) …``).
 """
@@ -161,6 +162,21 @@ def entering(activity: str) -> None:
         _channel.send(("enter", activity))
 
 
+def report(problem: str) -> None:
+    """In a worker, tell the parent at once of a problem found while working (a corrupt
+    stored selection set aside, to be recomputed), so that it is not lost if the worker
+    is then stopped or dies before its result comes back (the result holds it too, so
+    the parent keeps it only then). Elsewhere nothing: the result carries it."""
+    if _channel is not None:
+        _channel.send(("problem", problem))
+
+
+def _told(error: LbalError, problems: list[str]) -> LbalError:
+    """``error`` with the ``problems`` a worker told of before it (``error.problems``)."""
+    error.problems = list(problems)
+    return error
+
+
 def _serve(channel: Any) -> None:
     """A worker's loop: run each ``(function, args)`` sent, send back its items (a
     generator's, or the one result), then ``done``; a failure is sent as an error line."""
@@ -200,32 +216,38 @@ class Worker:
         """The items ``function(*args)`` gives in the worker (a generator's items, or its
         result), each within ``limit`` seconds of the one before (None: no limit).
         ``LbalError``: what ``doing`` was at when time ran out or the worker died, and the
-        plugin it was running (reported by :func:`entering`)."""
+        plugin it was running (reported by :func:`entering`); its ``problems`` are those
+        the worker told of (:func:`report`) since the last item, which no item holds."""
         if self.process is None or not self.process.is_alive():
             self._start()
         self.channel.send((function, args))
         activity = doing
+        told: list[str] = []
         while True:
             wait = None if limit is None else limit + (START_SECONDS if self.fresh else 0.0)
             deadline = None if wait is None else time.monotonic() + wait
             message = self._receive(deadline)
             if message is None:
                 self.stop()
-                raise PluginStopped(f"{activity} did not finish within {limit:g} s and was stopped")
+                raise _told(PluginStopped(f"{activity} did not finish within {limit:g} s and was stopped"), told)
             if message == "died":
                 self.process.join(5)
                 code = self.process.exitcode
                 self.stop()
-                raise PluginStopped(f"{activity} ended the worker process (exit status {code})")
+                raise _told(PluginStopped(f"{activity} ended the worker process (exit status {code})"), told)
             kind, value = message
             self.fresh = False  # the worker has imported what it runs: from now on the limit alone
             if kind == "enter":
                 activity = value
                 continue
+            if kind == "problem":
+                told.append(value)
+                continue
             if kind == "done":
                 return
             if kind == "error":
-                raise LbalError(value)
+                raise _told(LbalError(value), told)
+            told = []  # the item holds what was told before it
             yield value
 
     def _receive(self, deadline: float | None) -> Any:

@@ -28,7 +28,7 @@ import copy
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 from rich.progress import Progress
@@ -135,15 +135,23 @@ def _absolute(obj: T) -> T:
 
 class Runner:
     """Runs cells against a result store and a feature cache; an executor (default: this
-    process) runs the chains."""
+    process) runs the chains. ``on_problem(line)`` is called with each problem as soon as
+    this process learns of it (a corrupt record or selection set aside and recomputed),
+    also when the run then fails; every problem also ends up in the summary."""
 
     def __init__(self, store: ResultStore, cache: FeatureCache, progress: Progress | None = None, suite: str = "",
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, on_problem: Callable[[str], None] | None = None):
         self.store = store
         self.cache = cache
         self.progress = progress or Progress(disable=True)
         self.suite = suite
         self.executor = executor or LocalExecutor()
+        self.on_problem = on_problem
+
+    def _problem(self, summary: RunSummary, problem: str) -> None:
+        summary.problems.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
 
     def pending(self, cells: list[Cell]) -> list[Cell]:
         """Cells without a sound record."""
@@ -160,7 +168,7 @@ class Runner:
                 summary.skipped += 1
                 continue
             if problem:
-                summary.problems.append(f"{problem}; recomputing")
+                self._problem(summary, f"{problem}; recomputing")
                 self.store.quarantine(cell.fingerprint)
                 summary.recomputed += 1
             todo.append(cell)
@@ -190,14 +198,20 @@ class Runner:
         # after the chains, whose selections they evaluate
         jobs += [Chain(store, cache, self.suite, cells, [c.fingerprint for c in cells], batch=True)
                  for cells in split_batches(batched, getattr(self.executor, "jobs", None) or 1)]
-        for result in self.executor.map(run_chain, jobs):
-            summary.problems += result.problems
-            if result.error is not None:
-                raise result.error
-            summary.computed += result.computed
-            summary.skipped += result.skipped  # another process finished them meanwhile
-            self.progress.advance(selecting, result.selections)
-            self.progress.advance(evaluating, result.computed + result.skipped)
+        try:
+            for result in self.executor.map(run_chain, jobs):
+                for problem in result.problems:
+                    self._problem(summary, problem)
+                if result.error is not None:
+                    raise result.error
+                summary.computed += result.computed
+                summary.skipped += result.skipped  # another process finished them meanwhile
+                self.progress.advance(selecting, result.selections)
+                self.progress.advance(evaluating, result.computed + result.skipped)
+        except LbalError as exc:  # a time-limit worker stopped mid-chain: what it told of first
+            for problem in getattr(exc, "problems", ()):
+                self._problem(summary, problem)
+            raise
         return summary
 
     def compute_chain(self, cells: list[Cell]) -> ChainResult:

@@ -42,6 +42,7 @@ from .atomic import atomic_write, atomic_write_text, remove_orphans
 from .plugin_handle import fingerprint
 from .contracts import selection_problem
 from .errors import LbalError
+from .guard import report
 from .locks import locked
 from .provenance import environment, now
 
@@ -383,6 +384,7 @@ class ResultStore:
             except FileNotFoundError:
                 pass
             self.problems.append(f"{exc}; recomputing")
+            report(self.problems[-1])  # from a time-limit worker: at once, in case it is stopped later
             return None
 
     def save_selection(self, key: str, indices: np.ndarray, seconds: float, labels_seen: int,

@@ -65,13 +65,13 @@ def command(
     store = ResultStore(out or Path("results") / suite.name)
     try:
         with progress_bars() as progress:
+            # each warning when it is known: a run that then fails or is stopped still shows it
             result = api.run(suite, out, board=board, cache_dir=cache_dir, only=only, executor=runs_on,
-                             progress=progress)
+                             progress=progress, on_problem=lambda problem: err_console.print(
+                                 f"warning: {problem}", markup=False))
     except PluginStopped as exc:
         missing = len(Runner(store, FeatureCache(cache_dir)).pending(chosen))
         raise LbalError(f"{exc}; {missing} of {len(chosen)} cells have no record") from None
-    for problem in result.summary.problems:
-        err_console.print(f"warning: {problem}", markup=False)
     missing = len(Runner(store, FeatureCache(cache_dir)).pending(chosen))
     if missing:
         raise LbalError(f"{missing} of {len(chosen)} cells have no record after the run; run again to compute them")

@@ -21,6 +21,8 @@ class Hostile:
         self.fault = fault
         if fault == "flag":
             self.iterative = "no"  # a truthy string, not a bool
+        if fault == "hang_step":
+            self.iterative = True  # hangs on the steps after its chain's initial pool
 
     def select(self, pool, budget, rng):
         if self.fault == "exit":
@@ -29,7 +31,7 @@ class Hostile:
             raise KeyboardInterrupt
         if self.fault == "os_exit":
             os._exit(3)
-        if self.fault == "hang":
+        if self.fault in ("hang", "hang_step"):
             time.sleep(3600)
         if self.fault == "mutate":
             features = pool.features
@@ -99,7 +101,7 @@ class LyingPixels(Pixels):
 
 @hookimpl
 def lbal_register_samplers(register):
-    for fault in ("exit", "interrupt", "os_exit", "hang", "mutate", "flag"):
+    for fault in ("exit", "interrupt", "os_exit", "hang", "hang_step", "mutate", "flag"):
         register(f"hostile_{fault}", lambda fault=fault: Hostile(fault))
     register("hostile_factory", broken_factory)
 
