@@ -7,7 +7,8 @@ numpy's per-call cost is a fraction of torch's (benchmarks/RESULTS.md, "Default 
 ``TorchRandom`` reproduces torch's CPU generator, so the initialisation and the batch
 order are torch's, bit for bit. On a CUDA machine (``/dev/nvidiactl`` present and torch
 seeing a device) the same steps run in torch on the GPU. ``fit_linear_batched`` trains
-the heads of several cells of one shape as one stacked problem (the same heads, bit for bit).
+the heads of several cells of one shape as one stacked problem (on the CPU the same heads,
+bit for bit; on CUDA to float32 rounding).
 """
 
 from __future__ import annotations
