@@ -34,7 +34,7 @@ from platformdirs import user_cache_dir
 
 from .atomic import atomic_write, atomic_write_text, remove_orphans
 from .contracts import FEATURES, INPUT_KINDS
-from .guard import declared_kinds, describe
+from .guard import declared_kinds, describe, kinds
 from .plugin_handle import Plugin, fingerprint, plugin_call
 from .errors import LbalError
 from .faults import pause_point
@@ -61,9 +61,9 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return (scaled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def _words(kinds: tuple[str, ...]) -> str:
+def _words(names: tuple[str, ...]) -> str:
     """``PIL images``, ``image arrays or PIL images``: kinds as a user reads them."""
-    return " or ".join(INPUT_KINDS.get(kind, kind) for kind in kinds)
+    return " or ".join(INPUT_KINDS.get(kind, kind) for kind in names)
 
 
 def declared(plugin: Plugin, name: str) -> tuple[str, ...] | None:
@@ -90,10 +90,9 @@ def input_problem(dataset: Plugin, backbone: Plugin, registry: Registry | None =
 
 
 def _class_kinds(factory: Any) -> tuple:
-    """The kinds a backbone factory (a class) declares as ``accepts``; empty when it declares none or not plainly."""
-    value = getattr(factory, "accepts", None) if isinstance(factory, type) else None
-    value = (value,) if isinstance(value, str) else value
-    return tuple(value) if isinstance(value, (tuple, list, set, frozenset)) else ()
+    """The kinds a backbone factory (a class) declares as ``accepts`` (``guard.kinds``);
+    empty when it declares none or not validly."""
+    return (kinds(getattr(factory, "accepts", None), "accepts") or ()) if isinstance(factory, type) else ()
 
 
 class FeatureCache:

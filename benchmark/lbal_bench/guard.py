@@ -58,16 +58,23 @@ def declared_kinds(plugin: Any, name: str) -> tuple[str, ...] | None:
     value = getattr(plugin.obj, name, None)
     if value is None:
         return None
-    if name == "provides":
-        if isinstance(value, str) and value:
-            return (value,)
-        expected = "a string such as 'pil_images'"
-    else:
-        kinds = (value,) if isinstance(value, str) else value
-        if isinstance(kinds, (tuple, list, set, frozenset)) and kinds and all(isinstance(k, str) and k for k in kinds):
-            return tuple(sorted(kinds)) if isinstance(kinds, (set, frozenset)) else tuple(kinds)
-        expected = "a tuple of strings such as ('pil_images',)"
+    found = kinds(value, name)
+    if found is not None:
+        return found
+    expected = "a string such as 'pil_images'" if name == "provides" else "a tuple of strings such as ('pil_images',)"
     raise LbalError(f"{describe(plugin)}: '{name}' must be {expected}, got {type(value).__name__} {_short(value)}")
+
+
+def kinds(value: Any, name: str) -> tuple[str, ...] | None:
+    """``value`` read as a declaration of ``name`` (``provides``: one non-empty string;
+    ``accepts``: non-empty strings in a tuple, list or set, or one string), or None when it
+    is not one."""
+    if name == "provides":
+        return (value,) if isinstance(value, str) and value else None
+    found = (value,) if isinstance(value, str) else value
+    if isinstance(found, (tuple, list, set, frozenset)) and found and all(isinstance(k, str) and k for k in found):
+        return tuple(sorted(found)) if isinstance(found, (set, frozenset)) else tuple(found)
+    return None
 
 
 def _metric(value: Any) -> Any:
