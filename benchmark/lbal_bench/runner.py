@@ -209,7 +209,7 @@ class Runner:
                 self.progress.advance(selecting, result.selections)
                 self.progress.advance(evaluating, result.computed + result.skipped)
         except LbalError as exc:  # a time-limit worker stopped mid-chain: what it told of first
-            for problem in getattr(exc, "problems", ()):
+            for problem in exc.problems:
                 self._problem(summary, problem)
             raise
         return summary
